@@ -1,0 +1,82 @@
+/*
+ * libtvisor-sentry.so: the few helpers the sentry (Node, through koffi) needs
+ * in C because they take pointers Node cannot form or must run as raw
+ * per-thread syscalls (glibc's set*id wrappers act on every thread).
+ * Every function returns -errno on failure.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Reads LEN bytes at ADDR of process PID into BUF (process_vm_readv(2)). */
+long tv_vm_read(int pid, uint64_t addr, void *buf, size_t len) {
+  size_t done = 0;
+  while (done < len) {
+    struct iovec l = {.iov_base = (char *)buf + done, .iov_len = len - done};
+    struct iovec r = {.iov_base = (void *)(uintptr_t)(addr + done), .iov_len = len - done};
+    ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+    if (n < 0) return -errno;
+    if (n == 0) return -EFAULT;
+    done += (size_t)n;
+  }
+  return (long)done;
+}
+
+/* Writes LEN bytes of BUF at ADDR of process PID (process_vm_writev(2)). */
+long tv_vm_write(int pid, uint64_t addr, const void *buf, size_t len) {
+  struct iovec l = {.iov_base = (void *)buf, .iov_len = len};
+  struct iovec r = {.iov_base = (void *)(uintptr_t)addr, .iov_len = len};
+  ssize_t n = process_vm_writev(pid, &l, 1, &r, 1, 0);
+  if (n < 0) return -errno;
+  return n == (ssize_t)len ? n : -EFAULT;
+}
+
+/*
+ * Reads a NUL-terminated string at ADDR of PID into BUF (capacity MAX),
+ * never crossing into a page it does not need. Returns its length without
+ * the NUL, -EFAULT on a bad address, -ENAMETOOLONG when no NUL is found
+ * in MAX bytes.
+ */
+long tv_vm_read_string(int pid, uint64_t addr, char *buf, size_t max) {
+  size_t done = 0;
+  while (done < max) {
+    uint64_t a = addr + done;
+    size_t chunk = 4096 - (a & 4095);
+    if (chunk > max - done) chunk = max - done;
+    struct iovec l = {.iov_base = buf + done, .iov_len = chunk};
+    struct iovec r = {.iov_base = (void *)(uintptr_t)a, .iov_len = chunk};
+    ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+    if (n <= 0) return n < 0 && errno != EFAULT ? -errno : -EFAULT;
+    char *nul = memchr(buf + done, 0, (size_t)n);
+    if (nul) return (long)(nul - buf);
+    done += (size_t)n;
+  }
+  return -ENAMETOOLONG;
+}
+
+/*
+ * Gives the calling thread the file-system identity of a workload task:
+ * fsuid, fsgid, supplementary groups and capabilities (effective and
+ * permitted; effective is raised last because a fsuid change clears the
+ * file capabilities from it). Raw syscalls: they change this thread only.
+ * CAPS: effective low/high, permitted low/high.
+ */
+long tv_set_creds(uint32_t fsuid, uint32_t fsgid, const uint32_t *groups, int ngroups, const uint32_t *caps) {
+  if (syscall(SYS_setgroups, ngroups, groups) < 0) return -errno;
+  syscall(SYS_setfsgid, fsgid);
+  syscall(SYS_setfsuid, fsuid);
+  if ((uint32_t)syscall(SYS_setfsuid, -1) != fsuid) return -EPERM;
+  if ((uint32_t)syscall(SYS_setfsgid, -1) != fsgid) return -EPERM;
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  if (syscall(SYS_capget, &h, d) < 0) return -errno;
+  d[0].effective = caps[0];
+  d[1].effective = caps[1];
+  if (syscall(SYS_capset, &h, d) < 0) return -errno;
+  return 0;
+}

@@ -1,0 +1,127 @@
+/**
+ * The dispatcher: one trapped call in, one answer out. It finds the table
+ * entry, runs the handler (or answers a denial), sends the reply through the
+ * platform, and reports the call to strace and the log. It is the only code
+ * that sees both the platform and the handlers.
+ */
+import { writeSync } from 'node:fs';
+import { constants } from 'node:os';
+import { getSystemErrorMap } from 'node:util';
+import type { Logger } from 'pino';
+import { closeFd } from './native.js';
+import { taskOf, type Task } from './kernel/task.js';
+import type { Notification, Platform } from './platform/platform.js';
+import { entryOf, syscallName } from './syscalls/table.js';
+import { WouldBlock } from './syscalls/file.js';
+import { SysError, type Reply, type SyscallContext } from './syscalls/types.js';
+import { errnoName, formatCall } from './strace/format.js';
+
+const E = constants.errno;
+
+export interface DispatchOptions {
+  platform: Platform;
+  /** fd to write strace lines to, or -1. */
+  straceFd: number;
+  log?: Logger;
+  /** Called with a notification the handler could not finish without blocking. */
+  deferBlocking?: (n: Notification) => void;
+}
+
+class Context implements SyscallContext {
+  readonly strings = new Map<bigint, string>();
+  private taskCache: Task | undefined;
+  constructor(
+    private readonly p: Platform,
+    private readonly n: Notification,
+    readonly nrName: string,
+  ) {}
+  get nr(): number { return this.n.nr; }
+  get args(): readonly bigint[] { return this.n.args; }
+  get tid(): number { return this.n.tid; }
+  get task(): Task { return (this.taskCache ??= taskOf(this.n.tid)); }
+  readString(addr: bigint, max: number): string {
+    const s = this.p.readString(this.n, addr, max);
+    this.strings.set(addr, s);
+    return s;
+  }
+  readMemory(addr: bigint, len: number): Buffer { return this.p.readMemory(this.n, addr, len); }
+  writeMemory(addr: bigint, data: Buffer): void { this.p.writeMemory(this.n, addr, data); }
+  stillValid(): boolean { return this.p.stillValid(this.n); }
+  spid(): number | string {
+    try { return this.task.stid; } catch { return `host ${this.n.tid}`; }
+  }
+}
+
+const SYSTEM_ERRORS = getSystemErrorMap();
+function errText(e: number): string {
+  const msg = SYSTEM_ERRORS.get(-e)?.[1];
+  return `-1 ${errnoName(e)}${msg ? ` (${msg})` : ''}`;
+}
+
+/** Handles notification `n` completely: reply sent (or deferred) before it returns. */
+export function dispatch(n: Notification, o: DispatchOptions): void {
+  const entry = entryOf(n.nr);
+  const name = entry?.name ?? syscallName(n.nr);
+  const ctx = new Context(o.platform, n, name);
+  let reply: Reply;
+  let denied = '';
+  if (!entry) {
+    reply = { kind: 'errno', errno: E.ENOSYS };
+    denied = 'unknown syscall';
+  } else if (entry.action === 'deny' || entry.action === 'kill') {
+    reply = { kind: 'errno', errno: entry.errno ?? E.EPERM };
+    denied = entry.note;
+  } else if (entry.rules && (entry.action === 'allow' || !entry.handler)) {
+    // Trapped only because an argument rule matched.
+    const rule = entry.rules.find((r) => {
+      const v = n.args[r.index]! & 0xffffffffn;
+      return r.op === 'eq' ? v === (r.value & 0xffffffffn) : (v & r.value) !== 0n;
+    });
+    reply = { kind: 'errno', errno: rule?.errno ?? E.EPERM };
+    denied = rule?.note ?? 'argument rule';
+  } else if (!entry.handler) {
+    reply = { kind: 'continue' };
+  } else {
+    try {
+      reply = entry.handler(ctx);
+    } catch (e) {
+      if (e instanceof WouldBlock && o.deferBlocking) {
+        o.deferBlocking(n);
+        return;
+      }
+      if (!(e instanceof SysError)) throw e;
+      if (e.errno === E.ESRCH && !o.platform.stillValid(n)) return; // the caller is gone
+      reply = { kind: 'errno', errno: e.errno };
+    }
+  }
+  let result: string;
+  switch (reply.kind) {
+    case 'value':
+      o.platform.reply(n, reply.value, 0);
+      result = String(reply.value);
+      break;
+    case 'errno':
+      o.platform.reply(n, 0, reply.errno);
+      result = errText(reply.errno);
+      break;
+    case 'continue':
+      o.platform.continueCall(n);
+      result = '? <continued>';
+      break;
+    case 'fd':
+      try {
+        const r = o.platform.injectFd(n, reply.fd, reply.cloexec);
+        result = r >= 0 ? String(r) : errText(-r);
+      } finally {
+        closeFd(reply.fd);
+      }
+      break;
+    case 'async':
+      return;
+  }
+  if (denied) {
+    result += ' <denied>';
+    o.log?.warn({ syscall: name, nr: n.nr, tid: n.tid, errno: reply.kind === 'errno' ? errnoName(reply.errno) : undefined, reason: denied }, `denied ${name}`);
+  }
+  if (o.straceFd >= 0) writeSync(o.straceFd, formatCall(ctx.spid(), name, n.args, ctx.strings, result) + '\n');
+}

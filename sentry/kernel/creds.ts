@@ -1,0 +1,26 @@
+/**
+ * Runs the sentry's file operations as the caller: the sentry thread takes
+ * the caller's fsuid, fsgid, supplementary groups and effective
+ * capabilities (per-thread raw syscalls, see native/sentry.c), so the
+ * kernel's own DAC and capability checks, and the owner of created files,
+ * are the caller's (credentials(7), path_resolution(7) "Permission").
+ * umask is applied by the handlers (the sentry's own umask is 0).
+ */
+import { c, checkNeg } from '../native.js';
+import type { Task } from './task.js';
+
+let applied = '';
+const groupsBuf = Buffer.alloc(4 * 65536);
+const capsBuf = Buffer.alloc(8);
+
+/** Gives this sentry thread `task`'s file-system credentials (no-op when already so). */
+export function asCaller(task: Task): void {
+  const cr = task.creds;
+  if (cr.key === applied) return;
+  cr.groups.forEach((g, i) => groupsBuf.writeUInt32LE(g >>> 0, i * 4));
+  capsBuf.writeUInt32LE(cr.capEff[0] >>> 0, 0);
+  capsBuf.writeUInt32LE(cr.capEff[1] >>> 0, 4);
+  applied = '';
+  checkNeg(c.setCreds(cr.fsuid, cr.fsgid, groupsBuf, cr.groups.length, capsBuf));
+  applied = cr.key;
+}

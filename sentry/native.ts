@@ -1,0 +1,138 @@
+/**
+ * The sentry's door to libc and the kernel, through koffi. Every binding
+ * returns the raw C result; `check()` turns -1 into a SysError carrying the
+ * errno. Prototypes are fixed (not variadic) as x86_64's ABI allows: see
+ * ../shared/notes/interception-costs.md for the measured cost of each form.
+ */
+import koffi from 'koffi';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { SysError } from './syscalls/types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** Root of the installed package (dist/sentry → ../..). */
+export const PACKAGE_ROOT = join(here, '..', '..');
+export const LAUNCHER_PATH = join(PACKAGE_ROOT, 'native', 'build', 'tvisor-launch');
+const SENTRY_LIB = join(PACKAGE_ROOT, 'native', 'build', 'libtvisor-sentry.so');
+
+const libc = koffi.load('libc.so.6');
+const lib = koffi.load(SENTRY_LIB);
+
+/* x86_64 syscall numbers used through syscall(2). */
+export const SYS = {
+  openat2: 437,
+  pidfd_open: 434,
+  pidfd_getfd: 438,
+  renameat2: 316,
+  fchmodat2: 452,
+  setxattrat: 463,
+  removexattrat: 466,
+} as const;
+
+export const c = {
+  close: libc.func('int close(int fd)'),
+  ioctlPtr: libc.func('int ioctl(int fd, unsigned long req, void *arg)'),
+  ioctlVal: libc.func('int ioctl(int fd, unsigned long req, unsigned long arg)'),
+  poll: libc.func('int poll(void *fds, unsigned long nfds, int timeout)'),
+  openat: libc.func('int openat(int dirfd, const char *path, int flags, unsigned int mode)'),
+  fstat: libc.func('int fstat(int fd, void *st)'),
+  fstatfs: libc.func('int fstatfs(int fd, void *buf)'),
+  fcntl: libc.func('int fcntl(int fd, int cmd, long arg)'),
+  readlinkat: libc.func('long readlinkat(int dirfd, const char *path, void *buf, unsigned long size)'),
+  mkdirat: libc.func('int mkdirat(int dirfd, const char *path, unsigned int mode)'),
+  mknodat: libc.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)'),
+  unlinkat: libc.func('int unlinkat(int dirfd, const char *path, int flags)'),
+  linkat: libc.func('int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)'),
+  symlinkat: libc.func('int symlinkat(const char *target, int dirfd, const char *path)'),
+  fchmodat: libc.func('int fchmodat(int dirfd, const char *path, unsigned int mode, int flags)'),
+  fchownat: libc.func('int fchownat(int dirfd, const char *path, unsigned int uid, unsigned int gid, int flags)'),
+  utimensat: libc.func('int utimensat(int dirfd, const char *path, void *times, int flags)'),
+  truncate: libc.func('int truncate(const char *path, long length)'),
+  setxattr: libc.func('int setxattr(const char *path, const char *name, void *value, unsigned long size, int flags)'),
+  lsetxattr: libc.func('int lsetxattr(const char *path, const char *name, void *value, unsigned long size, int flags)'),
+  removexattr: libc.func('int removexattr(const char *path, const char *name)'),
+  lremovexattr: libc.func('int lremovexattr(const char *path, const char *name)'),
+  umask: libc.func('unsigned int umask(unsigned int mask)'),
+  openat2: libc.func('long syscall(long nr, int dirfd, const char *path, void *how, unsigned long size)'),
+  pidfdOpen: libc.func('long syscall(long nr, int pid, unsigned int flags)'),
+  pidfdGetfd: libc.func('long syscall(long nr, int pidfd, int fd, unsigned int flags)'),
+  fchmodat2: libc.func('long syscall(long nr, int dirfd, const char *path, unsigned int mode, int flags)'),
+  renameat2: libc.func('long syscall(long nr, int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)'),
+  kill: libc.func('int kill(int pid, int sig)'),
+  getpid: libc.func('int getpid()'),
+  sched_setaffinity: libc.func('int sched_setaffinity(int pid, unsigned long size, void *mask)'),
+  sched_getcpu: libc.func('int sched_getcpu()'),
+  vmRead: lib.func('long tv_vm_read(int pid, uint64_t addr, void *buf, unsigned long len)'),
+  vmWrite: lib.func('long tv_vm_write(int pid, uint64_t addr, void *buf, unsigned long len)'),
+  vmReadString: lib.func('long tv_vm_read_string(int pid, uint64_t addr, void *buf, unsigned long max)'),
+  setCreds: lib.func('long tv_set_creds(uint32_t fsuid, uint32_t fsgid, void *groups, int ngroups, void *caps)'),
+};
+
+/** errno of the last failed libc call on this thread. */
+export function errno(): number {
+  return koffi.errno();
+}
+
+/** Returns `r` or throws SysError(errno) when r < 0 (libc convention: -1 and errno). */
+export function check(r: number | bigint, what?: string): number {
+  const n = Number(r);
+  if (n < 0) throw new SysError(koffi.errno(), what);
+  return n;
+}
+
+/** For helpers that return -errno directly (libtvisor-sentry.so). */
+export function checkNeg(r: number | bigint): number {
+  const n = Number(r);
+  if (n < 0) throw new SysError(-n);
+  return n;
+}
+
+/** `struct open_how` (openat2(2)): flags u64, mode u64, resolve u64. */
+export const RESOLVE_NO_XDEV = 0x01;
+export const RESOLVE_NO_MAGICLINKS = 0x02;
+export const RESOLVE_NO_SYMLINKS = 0x04;
+export const RESOLVE_BENEATH = 0x08;
+export const RESOLVE_IN_ROOT = 0x10;
+
+const how = Buffer.alloc(24);
+/** openat2(2) on this thread; returns an fd or throws SysError. Flags may include O_CREAT with `mode`. */
+export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
+  how.writeBigUInt64LE(BigInt(flags >>> 0), 0);
+  how.writeBigUInt64LE(BigInt(mode), 8);
+  how.writeBigUInt64LE(BigInt(resolve), 16);
+  return check(c.openat2(SYS.openat2, dirfd, path, how, 24));
+}
+
+/** Closes a sentry fd, ignoring errors (EBADF here is a sentry bug, not the workload's). */
+export function closeFd(fd: number): void {
+  if (fd >= 0) c.close(fd);
+}
+
+/** Subset of `struct stat` (x86_64 layout, 144 bytes). */
+export interface StatLite {
+  dev: bigint;
+  ino: bigint;
+  mode: number;
+  rdev: bigint;
+}
+const statBuf = Buffer.alloc(144);
+export function fstat(fd: number): StatLite {
+  check(c.fstat(fd, statBuf));
+  return {
+    dev: statBuf.readBigUInt64LE(0),
+    ino: statBuf.readBigUInt64LE(8),
+    mode: statBuf.readUInt32LE(24),
+    rdev: statBuf.readBigUInt64LE(40),
+  };
+}
+
+const linkBuf = Buffer.alloc(4097);
+/** readlinkat(2); `path` "" reads the symlink an O_PATH fd refers to. */
+export function readlinkat(dirfd: number, path: string): string {
+  const n = check(c.readlinkat(dirfd, path, linkBuf, 4096));
+  return linkBuf.toString('utf8', 0, n);
+}
+
+export function major(dev: bigint): number {
+  return Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+}

@@ -1,0 +1,400 @@
+/**
+ * Path syscalls, emulated: the sentry reads each path from the caller's
+ * memory once, resolves it inside the sandbox root (sentry/vfs/resolve.ts)
+ * and performs the operation itself with the caller's credentials
+ * (sentry/kernel/creds.ts). Opened files reach the caller as injected fds.
+ * Forms that only name an fd the caller already holds (a NULL or empty path
+ * with AT_EMPTY_PATH) are continued: the kernel acts on the caller's fd.
+ * Semantics and errnos: the man pages named at each handler (section 2).
+ */
+import { constants } from 'node:os';
+import { c, check, closeFd, fstat, major, SYS } from '../native.js';
+import { asCaller } from '../kernel/creds.js';
+import {
+  AT_FDCWD,
+  lookupParent,
+  lookupPath,
+  O_CLOEXEC,
+  O_CREAT,
+  O_PATH,
+  O_TRUNC,
+  openPath,
+} from '../vfs/resolve.js';
+import { CONTINUE, ok, SysError, type Handler, type SyscallContext } from './types.js';
+
+const E = constants.errno;
+const PATH_MAX = 4096;
+const XATTR_SIZE_MAX = 65536;
+const XATTR_NAME_MAX = 255;
+const O_WRONLY = 0o1;
+const O_NOCTTY = 0o400;
+const O_NONBLOCK = 0o4000;
+const O_APPEND = 0o2000;
+const O_DIRECT = 0o40000;
+const O_NOATIME = 0o1000000;
+const O_TMPFILE = 0o20200000;
+const F_SETFL = 4;
+const AT_SYMLINK_NOFOLLOW = 0x100;
+const AT_REMOVEDIR = 0x200;
+const AT_SYMLINK_FOLLOW = 0x400;
+const AT_EMPTY_PATH = 0x1000;
+const S_IFMT = 0o170000;
+const S_IFREG = 0o100000;
+const S_IFCHR = 0o020000;
+const S_IFBLK = 0o060000;
+const S_IFIFO = 0o010000;
+const S_IFSOCK = 0o140000;
+
+/** Thrown by a handler that would block the notification loop; the call is redone on a slow-path thread. */
+export class WouldBlock extends Error {}
+
+/** Whether this thread may block (slow-path threads) or must not (the main loop). */
+let mayBlock = false;
+export function setMayBlock(v: boolean): void {
+  mayBlock = v;
+}
+
+const fdArg = (a: bigint | undefined): number => Number(BigInt.asIntN(32, a ?? 0n));
+const u32 = (a: bigint | undefined): number => Number((a ?? 0n) & 0xffffffffn);
+const path = (ctx: SyscallContext, a: bigint | undefined): string => ctx.readString(a ?? 0n, PATH_MAX);
+const self = (fd: number, rest = ''): string => `/proc/self/fd/${fd}${rest ? '/' + rest : ''}`;
+
+/** Runs `fn` with an fd, closing it afterwards. */
+function using<T>(fd: number, fn: (fd: number) => T): T {
+  try {
+    return fn(fd);
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** A tty device: opening it can make it the caller's controlling terminal, so the kernel must do it. */
+function isTty(rdev: bigint): boolean {
+  const maj = major(rdev);
+  const min = Number(rdev & 0xffn);
+  return maj === 4 || (maj === 5 && min !== 2) || (maj >= 136 && maj <= 143);
+}
+
+/** open(2), openat(2), openat2(2), creat(2). */
+const open: Handler = (ctx) => {
+  const name = ctx.nrName;
+  const a = ctx.args;
+  let dirfd = AT_FDCWD;
+  let p: string;
+  let flags: number;
+  let mode: number;
+  let resolve = 0;
+  if (name === 'open') [p, flags, mode] = [path(ctx, a[0]), u32(a[1]), u32(a[2])];
+  else if (name === 'creat') [p, flags, mode] = [path(ctx, a[0]), O_CREAT | O_WRONLY | O_TRUNC, u32(a[1])];
+  else if (name === 'openat') [dirfd, p, flags, mode] = [fdArg(a[0]), path(ctx, a[1]), u32(a[2]), u32(a[3])];
+  else {
+    dirfd = fdArg(a[0]);
+    p = path(ctx, a[1]);
+    const size = Number(a[3]);
+    if (size < 24) throw new SysError(E.EINVAL);
+    if (size > 4096) throw new SysError(E.E2BIG);
+    const how = ctx.readMemory(a[2]!, size);
+    if (size > 24 && how.subarray(24).some((b) => b !== 0)) throw new SysError(E.E2BIG);
+    const f = how.readBigUInt64LE(0);
+    const m = how.readBigUInt64LE(8);
+    resolve = Number(how.readBigUInt64LE(16));
+    if (f >> 32n || m >> 12n || (m && !(Number(f) & (O_CREAT | O_TMPFILE)))) throw new SysError(E.EINVAL);
+    flags = Number(f);
+    mode = Number(m);
+  }
+  const task = ctx.task;
+  asCaller(task);
+  if (flags & (O_CREAT | O_TMPFILE)) mode = mode & 0o7777 & ~task.creds.umask;
+  const isPath = (flags & O_PATH) !== 0;
+  const wantBlock = !isPath && !(flags & O_NONBLOCK);
+  // Open non-blocking so a FIFO cannot stall the loop; the flag is cleared below.
+  const sflags = (flags | O_NOCTTY) & ~O_CLOEXEC;
+  let fd: number;
+  try {
+    fd = openPath(task, dirfd, p, wantBlock && !mayBlock ? sflags | O_NONBLOCK : sflags, mode, resolve);
+  } catch (e) {
+    // ENXIO: a FIFO without a reader opened non-blocking, or /dev/tty: redo where blocking is allowed.
+    if (e instanceof SysError && e.errno === E.ENXIO && wantBlock && !mayBlock) throw new WouldBlock();
+    if (e instanceof SysError && e.errno === E.ENXIO && mayBlock) return CONTINUE;
+    throw e;
+  }
+  if (isPath) return { kind: 'fd', fd, cloexec: (flags & O_CLOEXEC) !== 0 };
+  const st = fstat(fd);
+  const type = st.mode & S_IFMT;
+  if (type === S_IFCHR && isTty(st.rdev)) {
+    closeFd(fd);
+    return CONTINUE;
+  }
+  if (type === S_IFIFO && wantBlock && !mayBlock) {
+    closeFd(fd);
+    throw new WouldBlock();
+  }
+  if (wantBlock && !mayBlock) check(c.fcntl(fd, F_SETFL, flags & (O_APPEND | O_DIRECT | O_NOATIME)));
+  return { kind: 'fd', fd, cloexec: (flags & O_CLOEXEC) !== 0 };
+};
+
+/** mkdir(2), mkdirat(2). */
+const mkdir: Handler = (ctx) => {
+  const [dirfd, p, mode] =
+    ctx.nrName === 'mkdir' ? [AT_FDCWD, path(ctx, ctx.args[0]), u32(ctx.args[1])] : [fdArg(ctx.args[0]), path(ctx, ctx.args[1]), u32(ctx.args[2])];
+  asCaller(ctx.task);
+  const { fd, base } = lookupParent(ctx.task, dirfd, p);
+  return using(fd, () => ok(check(c.mkdirat(fd, base, mode & ~ctx.task.creds.umask & 0o7777))));
+};
+
+/** mknod(2), mknodat(2): regular files, FIFOs and sockets; device nodes are refused (EPERM). */
+const mknod: Handler = (ctx) => {
+  const a = ctx.args;
+  const [dirfd, p, mode, dev] =
+    ctx.nrName === 'mknod' ? [AT_FDCWD, path(ctx, a[0]), u32(a[1]), u32(a[2])] : [fdArg(a[0]), path(ctx, a[1]), u32(a[2]), u32(a[3])];
+  const type = mode & S_IFMT;
+  if (type === S_IFCHR || type === S_IFBLK) throw new SysError(E.EPERM, 'device nodes are not granted');
+  if (type !== 0 && type !== S_IFREG && type !== S_IFIFO && type !== S_IFSOCK) throw new SysError(E.EINVAL);
+  asCaller(ctx.task);
+  const { fd, base } = lookupParent(ctx.task, dirfd, p);
+  return using(fd, () => ok(check(c.mknodat(fd, base, (mode & ~ctx.task.creds.umask & 0o7777) | type, BigInt(dev)))));
+};
+
+/** rmdir(2). */
+const rmdir: Handler = (ctx) => {
+  const p = path(ctx, ctx.args[0]);
+  asCaller(ctx.task);
+  const { fd, base } = lookupParent(ctx.task, AT_FDCWD, p);
+  return using(fd, () => ok(check(c.unlinkat(fd, base, AT_REMOVEDIR))));
+};
+
+/** unlink(2), unlinkat(2). */
+const unlink: Handler = (ctx) => {
+  const a = ctx.args;
+  const [dirfd, p, flags] = ctx.nrName === 'unlink' ? [AT_FDCWD, path(ctx, a[0]), 0] : [fdArg(a[0]), path(ctx, a[1]), u32(a[2])];
+  if (flags & ~AT_REMOVEDIR) throw new SysError(E.EINVAL);
+  asCaller(ctx.task);
+  const { fd, base } = lookupParent(ctx.task, dirfd, p);
+  return using(fd, () => ok(check(c.unlinkat(fd, base, flags))));
+};
+
+/** rename(2), renameat(2), renameat2(2) (RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT). */
+const rename: Handler = (ctx) => {
+  const a = ctx.args;
+  let od = AT_FDCWD;
+  let nd = AT_FDCWD;
+  let op: string;
+  let np: string;
+  let flags = 0;
+  if (ctx.nrName === 'rename') [op, np] = [path(ctx, a[0]), path(ctx, a[1])];
+  else [od, op, nd, np, flags] = [fdArg(a[0]), path(ctx, a[1]), fdArg(a[2]), path(ctx, a[3]), ctx.nrName === 'renameat2' ? u32(a[4]) : 0];
+  asCaller(ctx.task);
+  const from = lookupParent(ctx.task, od, op);
+  return using(from.fd, () => {
+    const to = lookupParent(ctx.task, nd, np);
+    return using(to.fd, () => ok(check(c.renameat2(SYS.renameat2, from.fd, from.base, to.fd, to.base, flags))));
+  });
+};
+
+/** link(2), linkat(2). */
+const link: Handler = (ctx) => {
+  const a = ctx.args;
+  let od = AT_FDCWD;
+  let nd = AT_FDCWD;
+  let op: string;
+  let np: string;
+  let flags = 0;
+  if (ctx.nrName === 'link') [op, np] = [path(ctx, a[0]), path(ctx, a[1])];
+  else [od, op, nd, np, flags] = [fdArg(a[0]), path(ctx, a[1]), fdArg(a[2]), path(ctx, a[3]), u32(a[4])];
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
+  if (op === '' && flags & AT_EMPTY_PATH) return CONTINUE;
+  asCaller(ctx.task);
+  const to = lookupParent(ctx.task, nd, np);
+  return using(to.fd, () => {
+    if (flags & AT_SYMLINK_FOLLOW) {
+      const src = lookupPath(ctx.task, od, op, true);
+      return using(src, () => ok(check(c.linkat(AT_FDCWD, self(src), to.fd, to.base, AT_SYMLINK_FOLLOW))));
+    }
+    const from = lookupParent(ctx.task, od, op);
+    return using(from.fd, () => ok(check(c.linkat(from.fd, from.base, to.fd, to.base, 0))));
+  });
+};
+
+/** symlink(2), symlinkat(2). */
+const symlink: Handler = (ctx) => {
+  const a = ctx.args;
+  const [target, dirfd, p] =
+    ctx.nrName === 'symlink' ? [path(ctx, a[0]), AT_FDCWD, path(ctx, a[1])] : [path(ctx, a[0]), fdArg(a[1]), path(ctx, a[2])];
+  if (target === '') throw new SysError(E.ENOENT);
+  asCaller(ctx.task);
+  const { fd, base } = lookupParent(ctx.task, dirfd, p);
+  return using(fd, () => ok(check(c.symlinkat(target, fd, base))));
+};
+
+/** chmod(2), fchmodat(2), fchmodat2 (AT_SYMLINK_NOFOLLOW, AT_EMPTY_PATH). */
+const chmod: Handler = (ctx) => {
+  const a = ctx.args;
+  const [dirfd, p, mode, flags] =
+    ctx.nrName === 'chmod'
+      ? [AT_FDCWD, path(ctx, a[0]), u32(a[1]), 0]
+      : [fdArg(a[0]), path(ctx, a[1]), u32(a[2]), ctx.nrName === 'fchmodat2' ? u32(a[3]) : 0];
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
+  if (p === '' && flags & AT_EMPTY_PATH) return CONTINUE;
+  asCaller(ctx.task);
+  if (flags & AT_SYMLINK_NOFOLLOW) {
+    const { fd, base } = lookupParent(ctx.task, dirfd, p);
+    return using(fd, () => ok(check(c.fchmodat2(SYS.fchmodat2, fd, base, mode, AT_SYMLINK_NOFOLLOW))));
+  }
+  const fd = lookupPath(ctx.task, dirfd, p, true);
+  return using(fd, () => ok(check(c.fchmodat(AT_FDCWD, self(fd), mode, 0))));
+};
+
+/** chown(2), lchown(2), fchownat(2). uid/gid -1 leave the id unchanged. */
+const chown: Handler = (ctx) => {
+  const a = ctx.args;
+  let dirfd = AT_FDCWD;
+  let p: string;
+  let uid: number;
+  let gid: number;
+  let flags = 0;
+  if (ctx.nrName === 'fchownat') [dirfd, p, uid, gid, flags] = [fdArg(a[0]), path(ctx, a[1]), u32(a[2]), u32(a[3]), u32(a[4])];
+  else [p, uid, gid, flags] = [path(ctx, a[0]), u32(a[1]), u32(a[2]), ctx.nrName === 'lchown' ? AT_SYMLINK_NOFOLLOW : 0];
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
+  if (p === '' && flags & AT_EMPTY_PATH) return CONTINUE;
+  asCaller(ctx.task);
+  if (flags & AT_SYMLINK_NOFOLLOW) {
+    const { fd, base } = lookupParent(ctx.task, dirfd, p);
+    return using(fd, () => ok(check(c.fchownat(fd, base, uid, gid, AT_SYMLINK_NOFOLLOW))));
+  }
+  const fd = lookupPath(ctx.task, dirfd, p, true);
+  return using(fd, () => ok(check(c.fchownat(fd, '', uid, gid, AT_EMPTY_PATH))));
+};
+
+/** utime(2), utimes(2), futimesat(2), utimensat(2) with a path; times become a timespec[2]. */
+const utimes: Handler = (ctx) => {
+  const a = ctx.args;
+  const name = ctx.nrName;
+  let dirfd = AT_FDCWD;
+  let pathAddr: bigint;
+  let timesAddr: bigint;
+  let flags = 0;
+  if (name === 'utime' || name === 'utimes') [pathAddr, timesAddr] = [a[0]!, a[1]!];
+  else [dirfd, pathAddr, timesAddr, flags] = [fdArg(a[0]), a[1]!, a[2]!, name === 'utimensat' ? u32(a[3]) : 0];
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
+  if (pathAddr === 0n) return CONTINUE; // futimens(3)/futimes(3): the caller's own fd
+  const p = path(ctx, pathAddr);
+  if (p === '' && flags & AT_EMPTY_PATH) return CONTINUE;
+  let ts: Buffer | null = null;
+  if (timesAddr !== 0n) {
+    ts = Buffer.alloc(32);
+    if (name === 'utime') {
+      const t = ctx.readMemory(timesAddr, 16);
+      ts.writeBigInt64LE(t.readBigInt64LE(0), 0);
+      ts.writeBigInt64LE(t.readBigInt64LE(8), 16);
+    } else if (name === 'utimensat') {
+      ctx.readMemory(timesAddr, 32).copy(ts);
+    } else {
+      const t = ctx.readMemory(timesAddr, 32);
+      for (const i of [0, 1]) {
+        const usec = t.readBigInt64LE(i * 16 + 8);
+        if (usec < 0n || usec >= 1000000n) throw new SysError(E.EINVAL);
+        ts.writeBigInt64LE(t.readBigInt64LE(i * 16), i * 16);
+        ts.writeBigInt64LE(usec * 1000n, i * 16 + 8);
+      }
+    }
+  }
+  asCaller(ctx.task);
+  if (flags & AT_SYMLINK_NOFOLLOW) {
+    const { fd, base } = lookupParent(ctx.task, dirfd, p);
+    return using(fd, () => ok(check(c.utimensat(fd, base, ts, AT_SYMLINK_NOFOLLOW))));
+  }
+  const fd = lookupPath(ctx.task, dirfd, p, true);
+  return using(fd, () => ok(check(c.utimensat(AT_FDCWD, self(fd), ts, 0))));
+};
+
+/** truncate(2). */
+const truncate: Handler = (ctx) => {
+  const p = path(ctx, ctx.args[0]);
+  const len = BigInt.asIntN(64, ctx.args[1]!);
+  if (len < 0n) throw new SysError(E.EINVAL);
+  asCaller(ctx.task);
+  const fd = lookupPath(ctx.task, AT_FDCWD, p, true);
+  return using(fd, () => ok(check(c.truncate(self(fd), Number(len)))));
+};
+
+function xattrName(ctx: SyscallContext, addr: bigint | undefined): string {
+  const n = ctx.readString(addr ?? 0n, XATTR_NAME_MAX + 1);
+  if (n.length === 0 || n.length > XATTR_NAME_MAX) throw new SysError(E.ERANGE);
+  return n;
+}
+
+/** Resolves the file an xattr call names: a path for the follow/no-follow libc calls. */
+function xattrTarget(ctx: SyscallContext, dirfd: number, p: string, follow: boolean): { fd: number; path: string } {
+  if (follow) {
+    const fd = lookupPath(ctx.task, dirfd, p, true);
+    return { fd, path: self(fd) };
+  }
+  const { fd, base } = lookupParent(ctx.task, dirfd, p);
+  return { fd, path: self(fd, base) };
+}
+
+/** setxattr(2), lsetxattr(2), setxattrat(2). */
+const setxattr: Handler = (ctx) => {
+  const a = ctx.args;
+  let dirfd = AT_FDCWD;
+  let p: string;
+  let name: string;
+  let value: Buffer;
+  let flags: number;
+  let follow = ctx.nrName === 'setxattr';
+  if (ctx.nrName === 'setxattrat') {
+    dirfd = fdArg(a[0]);
+    p = path(ctx, a[1]);
+    const at = u32(a[2]);
+    if (at & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
+    if (p === '' && at & AT_EMPTY_PATH) return CONTINUE;
+    follow = !(at & AT_SYMLINK_NOFOLLOW);
+    name = xattrName(ctx, a[3]);
+    if (Number(a[5]) < 16) throw new SysError(E.EINVAL);
+    const args = ctx.readMemory(a[4]!, 16);
+    const size = args.readUInt32LE(8);
+    if (size > XATTR_SIZE_MAX) throw new SysError(E.E2BIG);
+    value = ctx.readMemory(args.readBigUInt64LE(0), size);
+    flags = args.readUInt32LE(12);
+  } else {
+    p = path(ctx, a[0]);
+    name = xattrName(ctx, a[1]);
+    const size = Number(a[3]);
+    if (size > XATTR_SIZE_MAX) throw new SysError(E.E2BIG);
+    value = ctx.readMemory(a[2]!, size);
+    flags = u32(a[4]);
+  }
+  asCaller(ctx.task);
+  const t = xattrTarget(ctx, dirfd, p, follow);
+  const fn = follow ? c.setxattr : c.lsetxattr;
+  return using(t.fd, () => ok(check(fn(t.path, name, value, value.length, flags))));
+};
+
+/** removexattr(2), lremovexattr(2), removexattrat(2). */
+const removexattr: Handler = (ctx) => {
+  const a = ctx.args;
+  let dirfd = AT_FDCWD;
+  let p: string;
+  let name: string;
+  let follow = ctx.nrName === 'removexattr';
+  if (ctx.nrName === 'removexattrat') {
+    dirfd = fdArg(a[0]);
+    p = path(ctx, a[1]);
+    const at = u32(a[2]);
+    if (at & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
+    if (p === '' && at & AT_EMPTY_PATH) return CONTINUE;
+    follow = !(at & AT_SYMLINK_NOFOLLOW);
+    name = xattrName(ctx, a[3]);
+  } else {
+    p = path(ctx, a[0]);
+    name = xattrName(ctx, a[1]);
+  }
+  asCaller(ctx.task);
+  const t = xattrTarget(ctx, dirfd, p, follow);
+  const fn = follow ? c.removexattr : c.lremovexattr;
+  return using(t.fd, () => ok(check(fn(t.path, name))));
+};
+
+/** Handlers of the path family, by table group. */
+export const fileHandlers = { open, mkdir, mknod, rmdir, unlink, rename, link, symlink, chmod, chown, utimes, truncate, setxattr, removexattr } satisfies Record<string, Handler>;
+

@@ -1,0 +1,41 @@
+/**
+ * Calls that change the caller's own state. User-notify cannot change a
+ * caller's registers, cwd or mappings, so these are continued (the kernel
+ * runs them) after a check; what enforces them is the kernel: the pid and
+ * mount namespaces, mount flags (nosuid, nodev), no_new_privs and the
+ * bounding set. The sentry keeps its task cache honest around them
+ * (sentry/kernel/task.ts).
+ */
+import { constants } from 'node:os';
+import { credentialsChanging, forgetTasks } from '../kernel/task.js';
+import { CONTINUE, SysError, type Handler } from './types.js';
+
+const E = constants.errno;
+
+/** CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET (clone(2)); CLONE_NEWTIME (0x80) is the exit-signal byte in clone(). */
+export const CLONE_NS_FLAGS = 0x00020000n | 0x02000000n | 0x04000000n | 0x08000000n | 0x10000000n | 0x20000000n | 0x40000000n;
+
+/** clone(2), fork(2), vfork(2): namespace-creating flags get EPERM; the rest is continued. */
+const clone: Handler = (ctx) => {
+  if (ctx.nrName === 'clone' && (ctx.args[0]! & CLONE_NS_FLAGS) !== 0n)
+    throw new SysError(E.EPERM, 'namespace flags are not granted');
+  forgetTasks();
+  return CONTINUE;
+};
+
+/** execve(2), execveat(2): continued; the kernel resolves the file in the sandbox's mount namespace. */
+const execve: Handler = (ctx) => {
+  credentialsChanging(ctx.task);
+  return CONTINUE;
+};
+
+/** chdir(2), fchdir(2): continued; the new cwd can only be inside the mount namespace. */
+const chdir: Handler = () => CONTINUE;
+
+/** set*id, setgroups, capset, umask: continued; the caller's cached credentials are dropped. */
+const credentials: Handler = (ctx) => {
+  credentialsChanging(ctx.task);
+  return CONTINUE;
+};
+
+export const processHandlers = { clone, execve, chdir, credentials } satisfies Record<string, Handler>;

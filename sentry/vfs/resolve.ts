@@ -1,0 +1,287 @@
+/**
+ * Path resolution for the sentry's own lookups, always on the kernel's
+ * mount tree of the sandbox (path_resolution(7), openat2(2)).
+ *
+ * Fast path: one openat2() from an O_PATH fd of the sandbox root with
+ * RESOLVE_IN_ROOT (absolute paths), or from the caller's cwd / dirfd with
+ * RESOLVE_BENEATH (relative paths). Both keep every lookup inside the root.
+ *
+ * Slow path, taken when the fast path reports EXDEV (a relative path that
+ * climbs above its start, or a magic link), ENOENT or ELOOP: a walk one
+ * component at a time, still with kernel lookups (openat O_PATH|O_NOFOLLOW
+ * per component), that gives the links only the sandbox can mean their
+ * meaning for the caller:
+ *   - `/proc/self`, `/proc/thread-self` name the caller (the sentry lives
+ *     outside the sandbox's pid namespace, where they would not resolve);
+ *   - procfs magic links (`/proc/<pid>/fd/N`, `cwd`, `root`, `exe`) are
+ *     followed by the kernel (an O_PATH open jumps to the file the task
+ *     holds, which is inside the sandbox);
+ *   - `..` at the sandbox root stays at the root;
+ *   - at most 40 symlinks (ELOOP), as the kernel.
+ */
+import { constants } from 'node:os';
+import {
+  c,
+  check,
+  closeFd,
+  fstat,
+  openat2,
+  readlinkat,
+  RESOLVE_BENEATH,
+  RESOLVE_IN_ROOT,
+  RESOLVE_NO_MAGICLINKS,
+} from '../native.js';
+import type { Task } from '../kernel/task.js';
+import { SysError } from '../syscalls/types.js';
+
+const E = constants.errno;
+export const AT_FDCWD = -100;
+export const O_PATH = 0o10000000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_CLOEXEC = 0o2000000;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+const S_IFMT = 0o170000;
+const S_IFLNK = 0o120000;
+const S_IFDIR = 0o040000;
+const MAXSYMLINKS = 40;
+const PROC_SUPER_MAGIC = 0x9fa0;
+const PROC_ROOT_INO = 1n;
+
+let rootFd = -1;
+let rootDev = 0n;
+let rootIno = 0n;
+
+/** Sets the sandbox root: an O_PATH fd of /proc/<init>/root, owned by the sentry. */
+export function setRoot(fd: number): void {
+  rootFd = fd;
+  const st = fstat(fd);
+  rootDev = st.dev;
+  rootIno = st.ino;
+}
+
+export function sandboxRoot(): number {
+  return rootFd;
+}
+
+const statfsBuf = Buffer.alloc(120);
+const fstatfs = c.fstatfs;
+function isProc(fd: number): boolean {
+  check(fstatfs(fd, statfsBuf));
+  return Number(statfsBuf.readBigInt64LE(0)) === PROC_SUPER_MAGIC;
+}
+
+/** An O_PATH fd the caller must close, and how lookups from it are scoped. */
+interface Base {
+  fd: number;
+  owned: boolean;
+  resolve: number;
+}
+
+/** The directory a (dirfd, path) pair starts from, as the kernel would pick it. */
+function baseOf(task: Task, dirfd: number, path: string): Base {
+  if (path.startsWith('/')) return { fd: rootFd, owned: false, resolve: RESOLVE_IN_ROOT };
+  const p = dirfd === AT_FDCWD ? `/proc/${task.tid}/cwd` : `/proc/${task.tid}/fd/${dirfd}`;
+  let fd: number;
+  try {
+    fd = openat2(AT_FDCWD, p, O_PATH | O_CLOEXEC, 0, 0);
+  } catch (e) {
+    if (e instanceof SysError && e.errno === E.ENOENT) throw new SysError(dirfd === AT_FDCWD ? E.ENOENT : E.EBADF);
+    throw e;
+  }
+  return { fd, owned: true, resolve: RESOLVE_BENEATH };
+}
+
+function release(b: Base): void {
+  if (b.owned) closeFd(b.fd);
+}
+
+function isRoot(fd: number): boolean {
+  const st = fstat(fd);
+  return st.dev === rootDev && st.ino === rootIno;
+}
+
+/**
+ * Walks `path` from `base` component by component (see the file comment).
+ * Returns an O_PATH fd of the result (the caller closes it). With
+ * `parentOnly`, stops before the last component and returns it in `last`.
+ */
+function walk(
+  task: Task,
+  base: Base,
+  path: string,
+  follow: boolean,
+  parentOnly: boolean,
+): { fd: number; last: string } {
+  let cur = openat2(base.fd, '.', O_PATH | O_CLOEXEC, 0, 0);
+  const stack = path.split('/').filter((s) => s !== '').reverse();
+  const mustDir = path.endsWith('/');
+  if (path.startsWith('/')) {
+    closeFd(cur);
+    cur = openat2(rootFd, '.', O_PATH | O_CLOEXEC, 0, 0);
+  }
+  let links = 0;
+  const move = (next: number): void => {
+    closeFd(cur);
+    cur = next;
+  };
+  try {
+    while (stack.length > 0) {
+      const comp = stack.pop()!;
+      const last = stack.length === 0;
+      if (last && parentOnly) return { fd: cur, last: comp + (mustDir ? '/' : '') };
+      if (comp === '.') continue;
+      if (comp === '..') {
+        if (!isRoot(cur)) move(check(c.openat(cur, '..', O_PATH | O_CLOEXEC | O_DIRECTORY, 0)));
+        continue;
+      }
+      const procDir = isProc(cur);
+      if (procDir && (comp === 'self' || comp === 'thread-self') && fstat(cur).ino === PROC_ROOT_INO) {
+        const target = comp === 'self' ? `${task.spid}` : `${task.spid}/task/${task.stid}`;
+        stack.push(...target.split('/').reverse());
+        continue;
+      }
+      const next = check(c.openat(cur, comp, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0));
+      const st = fstat(next);
+      const isLink = (st.mode & S_IFMT) === S_IFLNK;
+      if (isLink && (!last || follow || mustDir)) {
+        if (++links > MAXSYMLINKS) {
+          closeFd(next);
+          throw new SysError(E.ELOOP);
+        }
+        if (procDir && fstat(cur).ino !== PROC_ROOT_INO) {
+          // A procfs magic link: the kernel jumps to the file the task holds.
+          closeFd(next);
+          move(check(c.openat(cur, comp, O_PATH | O_CLOEXEC, 0)));
+          continue;
+        }
+        const target = readlinkat(next, '');
+        closeFd(next);
+        if (target.startsWith('/')) move(openat2(rootFd, '.', O_PATH | O_CLOEXEC, 0, 0));
+        stack.push(...target.split('/').filter((s) => s !== '').reverse());
+        continue;
+      }
+      if (!last && (st.mode & S_IFMT) !== S_IFDIR) {
+        closeFd(next);
+        throw new SysError(E.ENOTDIR);
+      }
+      move(next);
+    }
+    if (parentOnly) return { fd: cur, last: '.' };
+    if (mustDir && (fstat(cur).mode & S_IFMT) !== S_IFDIR) throw new SysError(E.ENOTDIR);
+    return { fd: cur, last: '' };
+  } catch (e) {
+    closeFd(cur);
+    throw e;
+  }
+}
+
+function retryable(e: unknown): boolean {
+  return e instanceof SysError && (e.errno === E.EXDEV || e.errno === E.ENOENT || e.errno === E.ELOOP);
+}
+
+/**
+ * Opens `path` relative to the caller's `dirfd` with open(2) `flags` and
+ * `mode`, as the caller (the sentry thread already carries its credentials).
+ * Returns a sentry fd (always O_CLOEXEC). Errors: as open(2).
+ */
+export function openPath(
+  task: Task,
+  dirfd: number,
+  path: string,
+  flags: number,
+  mode: number,
+  callerResolve = 0,
+): number {
+  if (path === '') throw new SysError(E.ENOENT);
+  if (callerResolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) {
+    // The caller scoped the lookup to its own dirfd, which lies inside the sandbox.
+    const base = baseOf(task, dirfd, '.');
+    try {
+      return openat2(base.fd, path, flags | O_CLOEXEC, mode, callerResolve);
+    } finally {
+      release(base);
+    }
+  }
+  const base = baseOf(task, dirfd, path);
+  try {
+    try {
+      return openat2(base.fd, path, flags | O_CLOEXEC, mode, base.resolve | callerResolve);
+    } catch (e) {
+      if (callerResolve || !retryable(e)) throw e;
+    }
+    const creat = (flags & O_CREAT) !== 0;
+    if (creat && (flags & O_EXCL)) {
+      const p = walk(task, base, path, true, true);
+      try {
+        return openat2(p.fd, p.last, flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+      } finally {
+        closeFd(p.fd);
+      }
+    }
+    let target: number;
+    try {
+      target = walk(task, base, path, (flags & O_NOFOLLOW) === 0, false).fd;
+    } catch (e) {
+      if (!(creat && e instanceof SysError && e.errno === E.ENOENT)) throw e;
+      const p = walk(task, base, path, true, true);
+      try {
+        return openat2(p.fd, p.last, flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+      } finally {
+        closeFd(p.fd);
+      }
+    }
+    if (flags & O_PATH) return target;
+    try {
+      if ((fstat(target).mode & S_IFMT) === S_IFLNK) throw new SysError(E.ELOOP);
+      // Reopen through the sentry's own /proc/self/fd: the kernel checks access as for open(2).
+      return openat2(AT_FDCWD, `/proc/self/fd/${target}`, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC, 0, 0);
+    } finally {
+      closeFd(target);
+    }
+  } finally {
+    release(base);
+  }
+}
+
+/**
+ * Resolves `path` to an O_PATH fd (following a final symlink when `follow`).
+ * An empty path with `emptyPath` (AT_EMPTY_PATH) names `dirfd` itself.
+ */
+export function lookupPath(task: Task, dirfd: number, path: string, follow: boolean, emptyPath = false): number {
+  if (path === '') {
+    if (!emptyPath) throw new SysError(E.ENOENT);
+    const base = baseOf(task, dirfd, '.');
+    if (!base.owned) return openat2(base.fd, '.', O_PATH | O_CLOEXEC, 0, 0);
+    return base.fd;
+  }
+  return openPath(task, dirfd, path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+}
+
+/**
+ * Resolves every component but the last: returns an O_PATH fd of the parent
+ * directory and the last component (trailing slashes kept, so the kernel
+ * applies its own trailing-slash rules). The caller closes `fd`.
+ */
+export function lookupParent(task: Task, dirfd: number, path: string): { fd: number; base: string } {
+  if (path === '') throw new SysError(E.ENOENT);
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed === '') return { fd: openat2(rootFd, '.', O_PATH | O_CLOEXEC, 0, 0), base: '.' };
+  const slash = trimmed.lastIndexOf('/');
+  const dir = slash < 0 ? '.' : slash === 0 ? '/' : trimmed.slice(0, slash);
+  const baseName = path.slice(slash + 1);
+  const base = baseOf(task, dirfd, dir);
+  try {
+    try {
+      return { fd: openat2(base.fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, base.resolve), base: baseName };
+    } catch (e) {
+      if (!retryable(e)) throw e;
+    }
+    const p = walk(task, base, path, true, true);
+    return { fd: p.fd, base: p.last };
+  } finally {
+    release(base);
+  }
+}

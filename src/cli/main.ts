@@ -1,0 +1,34 @@
+/**
+ * The tvisor command line (commander). One file per command under src/cli/.
+ * Errors exit 125 with one line on stderr (`tvisor: ...`).
+ */
+import { Command } from 'commander';
+import { readFileSync } from 'node:fs';
+import { doCommand } from './do.js';
+import { helpCommand } from './help.js';
+import { PACKAGE_ROOT } from '../../sentry/native.js';
+import { join } from 'node:path';
+import { EXIT_TVISOR_ERROR } from './errors.js';
+
+const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
+
+export function buildProgram(): Command {
+  const program = new Command('tvisor')
+    .description('a gVisor-style sandbox runtime: seccomp user-notify and a TypeScript sentry')
+    .version(`tvisor version ${pkg.version}`, '-V, --version')
+    .helpCommand(false)
+    .enablePositionalOptions()
+    .exitOverride((err) => {
+      if (err.exitCode === 0) process.exit(0);
+      process.exit(EXIT_TVISOR_ERROR);
+    })
+    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `tvisor: ${s.slice(7)}` : s) });
+  program.addCommand(doCommand());
+  program.addCommand(helpCommand(program));
+  for (const c of program.commands) c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_TVISOR_ERROR));
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  await buildProgram().parseAsync(argv);
+}

@@ -1,0 +1,194 @@
+/**
+ * Starting a sandbox: encodes the launch spec for native/tvisor-launch,
+ * starts it, takes the seccomp listener from the sandbox's init with
+ * pidfd_getfd(2), starts the sentry, lets the workload run and reports its
+ * exit status. Used by `tvisor do` and, later, by the OCI commands.
+ *
+ * The record format on the launcher's fd 3 is documented in
+ * native/launcher.c (tags T_*): u32 tag, u32 length, bytes.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import type { Readable, Writable } from 'node:stream';
+import { c, LAUNCHER_PATH, SYS } from '../sentry/native.js';
+import { buildFilter } from '../sentry/platform/bpf.js';
+import { runSentry } from '../sentry/worker.js';
+
+/** CLONE_NEW* flags (clone(2)) by OCI namespace type (runtime-spec config-linux.md "namespaces"). */
+export const NS_FLAGS = {
+  user: 0x10000000,
+  ipc: 0x08000000,
+  uts: 0x04000000,
+  network: 0x40000000,
+  pid: 0x20000000,
+  cgroup: 0x02000000,
+  time: 0x00000080,
+  mount: 0x00020000,
+} as const;
+export type NamespaceType = keyof typeof NS_FLAGS;
+
+/** One OCI-style namespace request: create a new one, or join the one at `path`. */
+export interface Namespace {
+  type: NamespaceType;
+  path?: string;
+}
+
+export interface Volume {
+  host: string;
+  guest: string;
+  readonly: boolean;
+}
+
+/** Everything needed to start one sandbox. */
+export interface SandboxSpec {
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** Root directory; '' for the host's / (seen read-only with a throw-away layer). */
+  rootfs: string;
+  overlay: 'memory' | 'none';
+  volumes: Volume[];
+  namespaces: Namespace[];
+  /** Capability sets as bit masks (capabilities(7)). */
+  caps: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
+  noNewPrivileges: boolean;
+  hostname?: string;
+  user?: { uid: number; gid: number; additionalGids: number[] };
+  /** fd for strace lines (-1: off). */
+  straceFd: number;
+  debugLog: string | null;
+  /** Test-only: syscall names the filter lets through (to show that a race test can fail). */
+  allowOverride?: string[];
+}
+
+/** A setup failure before the workload ran (exit 125). */
+export class LaunchError extends Error {}
+
+const T = {
+  END: 0, NS_NEW: 1, NS_JOIN: 2, ROOTFS: 3, OVERLAY: 4, VOLUME: 5, CWD: 6, ENV: 7, ARG: 8, CAPS: 9, FILTER: 10,
+  HOSTNAME: 11, NNP: 12, USER: 13,
+} as const;
+
+function record(tag: number, body: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h.writeUInt32LE(tag, 0);
+  h.writeUInt32LE(body.length, 4);
+  return Buffer.concat([h, body]);
+}
+const u32 = (v: number): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0, 0);
+  return b;
+};
+const cstr = (s: string): Buffer => Buffer.from(s + '\0');
+
+/** Encodes `spec` as the launcher's config stream (exported for tests). */
+export function encodeSpec(spec: SandboxSpec): Buffer {
+  const parts: Buffer[] = [];
+  for (const ns of spec.namespaces) {
+    const flag = NS_FLAGS[ns.type];
+    parts.push(ns.path ? record(T.NS_JOIN, Buffer.concat([u32(flag), cstr(ns.path)])) : record(T.NS_NEW, u32(flag)));
+  }
+  parts.push(record(T.ROOTFS, Buffer.from(spec.rootfs)));
+  parts.push(record(T.OVERLAY, Buffer.from(spec.overlay)));
+  for (const v of spec.volumes)
+    parts.push(record(T.VOLUME, Buffer.concat([u32(v.readonly ? 1 : 0), cstr(v.host), cstr(v.guest)])));
+  parts.push(record(T.CWD, Buffer.from(spec.cwd)));
+  for (const e of spec.env) parts.push(record(T.ENV, Buffer.from(e)));
+  for (const a of spec.args) parts.push(record(T.ARG, Buffer.from(a)));
+  const caps = Buffer.alloc(40);
+  [spec.caps.bounding, spec.caps.effective, spec.caps.permitted, spec.caps.inheritable, spec.caps.ambient].forEach((m, i) =>
+    caps.writeBigUInt64LE(m, i * 8),
+  );
+  parts.push(record(T.CAPS, caps));
+  parts.push(record(T.FILTER, buildFilter({ allowOverride: new Set(spec.allowOverride ?? []) })));
+  if (spec.hostname) parts.push(record(T.HOSTNAME, Buffer.from(spec.hostname)));
+  parts.push(record(T.NNP, u32(spec.noNewPrivileges ? 1 : 0)));
+  if (spec.user) {
+    const ids = [spec.user.uid, spec.user.gid, ...spec.user.additionalGids];
+    parts.push(record(T.USER, Buffer.concat(ids.map(u32))));
+  }
+  parts.push(record(T.END, Buffer.alloc(0)));
+  return Buffer.concat(parts);
+}
+
+/** Takes fd `fd` of process `pid` (pidfd_open(2), pidfd_getfd(2)); returns the new local fd. */
+function takeFd(pid: number, fd: number): number {
+  const pidfd = Number(c.pidfdOpen(SYS.pidfd_open, pid, 0));
+  if (pidfd < 0) throw new LaunchError(`pidfd_open(${pid}) failed`);
+  try {
+    const r = Number(c.pidfdGetfd(SYS.pidfd_getfd, pidfd, fd, 0));
+    if (r < 0) throw new LaunchError(`pidfd_getfd(${pid}, ${fd}) failed`);
+    return r;
+  } finally {
+    c.close(pidfd);
+  }
+}
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+/**
+ * Runs `spec` to completion. Resolves with the exit status tvisor should
+ * exit with: the workload's (128+signal if killed), 126/127 when the command
+ * cannot be run / is not found; rejects with LaunchError on a setup error.
+ */
+export async function runSandbox(spec: SandboxSpec): Promise<number> {
+  const child = spawn(LAUNCHER_PATH, [], {
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],
+    env: { TVISOR_PARENT_PID: String(process.pid) },
+  });
+  const config = child.stdio[3] as Writable;
+  const status = child.stdio[4] as Readable;
+  config.on('error', () => {}); // EPIPE when the launcher fails early: reported through its status
+  config.write(encodeSpec(spec));
+
+  let initPid = 0;
+  let errorLine = '';
+  let sentryDone: Promise<void> | undefined;
+  const forward = (sig: NodeJS.Signals): void => {
+    if (initPid) c.kill(initPid, constants.signals[sig]);
+  };
+  for (const s of FORWARDED) process.on(s, forward);
+
+  let buf = '';
+  status.setEncoding('utf8');
+  status.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      if (line.startsWith('init ')) initPid = Number(line.slice(5));
+      else if (line.startsWith('error ')) errorLine = line.slice(6);
+      else if (line.startsWith('listener ')) {
+        const fd = Number(line.slice(9));
+        try {
+          if (!initPid) throw new LaunchError('listener reported before init pid');
+          if (fd >= 0) {
+            const listenerFd = takeFd(initPid, fd);
+            sentryDone = runSentry({
+              listenerFd,
+              initPid,
+              straceFd: spec.straceFd,
+              debugLog: spec.debugLog,
+              cpu: -1,
+            }).done;
+          }
+          config.end('g');
+        } catch (e) {
+          errorLine = (e as Error).message;
+          child.kill('SIGKILL');
+        }
+      }
+    }
+  });
+
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.on('exit', (code, signal) => resolve([code, signal])),
+  );
+  for (const s of FORWARDED) process.off(s, forward);
+  void sentryDone;
+  if (errorLine) throw new LaunchError(errorLine);
+  if (signal) return 128 + (constants.signals[signal] ?? 0);
+  return code ?? 125;
+}
