@@ -44,6 +44,22 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x04
+#define MOVE_MOUNT_T_EMPTY_PATH 0x40
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x1
+#define MOUNT_ATTR_NOSUID 0x2
+#define MOUNT_ATTR_NODEV 0x4
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -342,17 +358,16 @@ static void build_mounts(void) {
     if (fstat(cfg.vol[i].fd, &st) < 0) die("stat %s", cfg.vol[i].host);
     int fd = mkpath_in_root(root, cfg.vol[i].guest, !S_ISDIR(st.st_mode));
     if (fd < 0) die("mount point %s", cfg.vol[i].guest);
-    char target[64];
-    fdpath(target, sizeof target, fd);
-    fdpath(src, sizeof src, cfg.vol[i].fd);
-    if (mount(src, target, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind %s", cfg.vol[i].host);
-    if (cfg.vol[i].flags & 1) {
-      struct mount_attr { uint64_t set, clr, prop, userns; } a = {.set = 1 /* MOUNT_ATTR_RDONLY */};
-      int mfd = open(target, O_PATH | O_CLOEXEC);
-      if (mfd < 0 || syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
-        die("read-only %s", cfg.vol[i].guest);
-      close(mfd);
-    }
+    /* A detached copy of the host tree, made read-only before it is attached (new mount API). */
+    int mfd = (int)syscall(SYS_open_tree, cfg.vol[i].fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+    if (mfd < 0) die("bind %s", cfg.vol[i].host);
+    struct mount_attr_ { uint64_t set, clr, prop, userns; } a = {.set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+    if (cfg.vol[i].flags & 1) a.set |= MOUNT_ATTR_RDONLY;
+    if (syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+      die("mount flags of %s", cfg.vol[i].guest);
+    if (syscall(SYS_move_mount, mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      die("attach %s", cfg.vol[i].guest);
+    close(mfd);
     close(fd);
     close(cfg.vol[i].fd);
   }

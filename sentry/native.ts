@@ -7,11 +7,15 @@
 import koffi from 'koffi';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { SysError } from './syscalls/types.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-/** Root of the installed package (dist/sentry → ../..). */
-export const PACKAGE_ROOT = join(here, '..', '..');
+/** Root of the installed package: the nearest directory above this file with package.json (dist/ or source). */
+export const PACKAGE_ROOT = ((): string => {
+  let d = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(d, 'package.json')) && dirname(d) !== d) d = dirname(d);
+  return d;
+})();
 export const LAUNCHER_PATH = join(PACKAGE_ROOT, 'native', 'build', 'tvisor-launch');
 const SENTRY_LIB = join(PACKAGE_ROOT, 'native', 'build', 'libtvisor-sentry.so');
 

@@ -1,23 +1,27 @@
 /**
- * The sentry's threads. `runSentry` starts the notification loop in a
- * worker_thread: it polls the listener, dispatches each call synchronously
+ * The sentry's threads. `runSentry` runs the notification loop on the
+ * calling thread: it polls the listener, dispatches each call synchronously
  * (most take a few microseconds) and hands calls that could block (opening
- * a FIFO, which waits for its peer) to slow-path threads, which answer them
- * on their own, so one blocked call never stalls another thread's syscall.
+ * a FIFO, which waits for its peer) to slow-path worker threads, which
+ * answer them on their own, so one blocked call never stalls another
+ * thread's syscall. (A worker for the main loop would cost ~80 ms of
+ * startup here.)
  *
  * Worker data (`SentryConfig`) is plain JSON; fds are numbers in the
  * process's shared fd table.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { pino, type Logger } from 'pino';
+import { createRequire } from 'node:module';
+import type { Logger } from 'pino';
 import { c, openat2 } from './native.js';
 import { disableTaskCache } from './kernel/task.js';
 import { SeccompPlatform } from './platform/seccomp.js';
 import type { Notification } from './platform/platform.js';
 import { dispatch } from './dispatch.js';
 import { setMayBlock } from './syscalls/file.js';
-import { AT_FDCWD, O_CLOEXEC, O_PATH, setRoot } from './vfs/resolve.js';
+import { AT_FDCWD, O_CLOEXEC, O_PATH, setRoot, setUnscopedForTests } from './vfs/resolve.js';
 
 /** What the CLI hands the sentry. */
 export interface SentryConfig {
@@ -31,19 +35,26 @@ export interface SentryConfig {
   debugLog: string | null;
   /** Host CPU to keep the loop on (the workload's), or -1 to let the scheduler choose. */
   cpu: number;
+  /** TEST ONLY: resolve paths without scoping to the sandbox root (a deliberately vulnerable sentry). */
+  testUnscopedResolve?: boolean;
 }
 
-type Role = { role: 'main'; cfg: SentryConfig } | { role: 'slow'; cfg: SentryConfig; busy: Int32Array };
+type Role = { role: 'slow'; cfg: SentryConfig; busy: Int32Array };
 
 const MAX_SLOW = 32;
+/** How long the loop may keep the event loop waiting, in ms. */
+const YIELD_MS = 20;
 
 function makeLog(cfg: SentryConfig): Logger | undefined {
   if (!cfg.debugLog) return undefined;
+  // Loaded only when asked for: it costs ~20 ms of startup.
+  const { pino } = createRequire(import.meta.url)('pino') as typeof import('pino');
   return pino({ base: { component: 'sentry' } }, pino.destination({ dest: cfg.debugLog, sync: true, append: true }));
 }
 
 function setup(cfg: SentryConfig): void {
   c.umask(0);
+  setUnscopedForTests(cfg.testUnscopedResolve === true);
   setRoot(openat2(AT_FDCWD, `/proc/${cfg.initPid}/root`, O_PATH | O_CLOEXEC, 0, 0));
   if (cfg.cpu >= 0) {
     const mask = Buffer.alloc(128);
@@ -91,26 +102,40 @@ class SlowPool {
   }
 }
 
-function mainLoop(cfg: SentryConfig): void {
+/**
+ * Runs the notification loop on the calling thread. It blocks in poll(2) on
+ * the listener and answers calls synchronously, and yields to the event
+ * loop whenever the sandbox has been quiet for YIELD_MS (or busy for as
+ * long), so signals and child exits are still handled. Resolves when no task
+ * of the sandbox is left (POLLHUP).
+ */
+export function runSentry(cfg: SentryConfig): Promise<void> {
   setup(cfg);
   const platform = new SeccompPlatform(cfg.listenerFd);
   const log = makeLog(cfg);
   const pool = new SlowPool(cfg);
   const opts = { platform, straceFd: cfg.straceFd, log, deferBlocking: (n: Notification) => pool.submit(n) };
-  for (;;) {
-    // While calls wait for a free slow-path thread, wake up now and then to hand them over.
-    const n = platform.receive(pool.pending > 0 ? 5 : -1);
-    pool.drain();
-    if (n === 'gone') break;
-    if (n === null) continue;
-    try {
-      dispatch(n, opts);
-    } catch (e) {
-      log?.error({ err: e, nr: n.nr, tid: n.tid }, 'sentry error');
-      platform.reply(n, 0, 38 /* ENOSYS */);
-    }
-  }
-  parentPort?.postMessage({ type: 'gone' });
+  return new Promise<void>((resolve) => {
+    const pump = (): void => {
+      const until = performance.now() + YIELD_MS;
+      for (;;) {
+        // While calls wait for a free slow-path thread, wake up now and then to hand them over.
+        const n = platform.receive(pool.pending > 0 ? 5 : YIELD_MS);
+        pool.drain();
+        if (n === 'gone') return resolve();
+        if (n !== null) {
+          try {
+            dispatch(n, opts);
+          } catch (e) {
+            log?.error({ err: e, nr: n.nr, tid: n.tid }, 'sentry error');
+            platform.reply(n, 0, 38 /* ENOSYS */);
+          }
+        }
+        if (n === null || performance.now() > until) return void setImmediate(pump);
+      }
+    };
+    pump();
+  });
 }
 
 function slowLoop(cfg: SentryConfig, busy: Int32Array): void {
@@ -130,22 +155,7 @@ function slowLoop(cfg: SentryConfig, busy: Int32Array): void {
   });
 }
 
-/**
- * Starts the sentry in a worker thread. Resolves when the sandbox has no
- * task left (the listener reports POLLHUP).
- */
-export function runSentry(cfg: SentryConfig): { worker: Worker; done: Promise<void> } {
-  const worker = new Worker(fileURLToPath(import.meta.url), { workerData: { role: 'main', cfg } satisfies Role });
-  const done = new Promise<void>((resolve, reject) => {
-    worker.on('message', () => resolve());
-    worker.on('error', reject);
-    worker.on('exit', () => resolve());
-  });
-  return { worker, done };
-}
-
-if (!isMainThread && (workerData as Role | undefined)?.role) {
-  const wd = workerData as Role;
-  if (wd.role === 'main') mainLoop(wd.cfg);
-  else slowLoop(wd.cfg, wd.busy);
+if (!isMainThread && (workerData as Role | undefined)?.role === 'slow') {
+  const wd = workerData as Extract<Role, { role: 'slow' }>;
+  slowLoop(wd.cfg, wd.busy);
 }

@@ -57,8 +57,10 @@ export interface SandboxSpec {
   /** fd for strace lines (-1: off). */
   straceFd: number;
   debugLog: string | null;
-  /** Test-only: syscall names the filter lets through (to show that a race test can fail). */
+  /** TEST ONLY: syscall names the filter lets through (to show that a race test can fail). */
   allowOverride?: string[];
+  /** TEST ONLY: a deliberately naive sentry path resolution (see sentry/vfs/resolve.ts). */
+  testUnscopedResolve?: boolean;
 }
 
 /** A setup failure before the workload ran (exit 125). */
@@ -166,15 +168,9 @@ export async function runSandbox(spec: SandboxSpec): Promise<number> {
           if (!initPid) throw new LaunchError('listener reported before init pid');
           if (fd >= 0) {
             const listenerFd = takeFd(initPid, fd);
-            sentryDone = runSentry({
-              listenerFd,
-              initPid,
-              straceFd: spec.straceFd,
-              debugLog: spec.debugLog,
-              cpu: -1,
-            }).done;
-          }
-          config.end('g');
+            config.end('g');
+            sentryDone = runSentry({ listenerFd, initPid, straceFd: spec.straceFd, debugLog: spec.debugLog, cpu: -1, testUnscopedResolve: spec.testUnscopedResolve });
+          } else config.end('g');
         } catch (e) {
           errorLine = (e as Error).message;
           child.kill('SIGKILL');

@@ -281,7 +281,7 @@ const SPECS: Record<string, Spec> = {
   vhangup: deny(E.EPERM, 'hangs up the terminal'),
   memfd_secret: deny(E.EPERM, 'unmapped from the kernel'),
   lsm_set_self_attr: deny(E.EPERM, 'LSM attributes'),
-  uretprobe: deny(E.ENOSYS, 'uprobe trampolines only'),
+  uretprobe: allow('seccomp never filters it (kernel 6.11+); outside a uprobe trampoline it raises SIGILL'),
   file_setattr: deny(E.EPERM, 'not emulated yet'),
   // --- Removed from Linux or never implemented on x86_64.
   ...group(

@@ -51,6 +51,13 @@ const PROC_SUPER_MAGIC = 0x9fa0;
 const PROC_ROOT_INO = 1n;
 
 let rootFd = -1;
+/** TEST ONLY: resolve like a naive sentry (no scoping), to show the confinement tests catch it. */
+let unscoped = false;
+export function setUnscopedForTests(v: boolean): void {
+  unscoped = v;
+}
+/** The naive sentry looks absolute paths up relative to the root fd, but without scoping. */
+const naive = (path: string): string => (unscoped ? path.replace(/^\/+/, '') || '.' : path);
 let rootDev = 0n;
 let rootIno = 0n;
 
@@ -82,7 +89,7 @@ interface Base {
 
 /** The directory a (dirfd, path) pair starts from, as the kernel would pick it. */
 function baseOf(task: Task, dirfd: number, path: string): Base {
-  if (path.startsWith('/')) return { fd: rootFd, owned: false, resolve: RESOLVE_IN_ROOT };
+  if (path.startsWith('/')) return { fd: rootFd, owned: false, resolve: unscoped ? 0 : RESOLVE_IN_ROOT };
   const p = dirfd === AT_FDCWD ? `/proc/${task.tid}/cwd` : `/proc/${task.tid}/fd/${dirfd}`;
   let fd: number;
   try {
@@ -208,7 +215,7 @@ export function openPath(
   const base = baseOf(task, dirfd, path);
   try {
     try {
-      return openat2(base.fd, path, flags | O_CLOEXEC, mode, base.resolve | callerResolve);
+      return openat2(base.fd, naive(path), flags | O_CLOEXEC, mode, base.resolve | callerResolve);
     } catch (e) {
       if (callerResolve || !retryable(e)) throw e;
     }
@@ -275,7 +282,7 @@ export function lookupParent(task: Task, dirfd: number, path: string): { fd: num
   const base = baseOf(task, dirfd, dir);
   try {
     try {
-      return { fd: openat2(base.fd, dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0, base.resolve), base: baseName };
+      return { fd: openat2(base.fd, naive(dir), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, base.resolve), base: baseName };
     } catch (e) {
       if (!retryable(e)) throw e;
     }

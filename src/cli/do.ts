@@ -36,6 +36,7 @@ interface DoOptions {
   debugLog?: string;
   hostname?: string;
   testAllowSyscall: string[];
+  testUnscopedResolve?: boolean;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -54,6 +55,7 @@ export function doCommand(): Command {
     .option('--debug-log <file>', 'write the sentry\u2019s JSON log (denied calls, errors) to FILE')
     .option('--hostname <name>', 'hostname inside the sandbox')
     .addOption(new Option('--test-allow-syscall <name>', 'TEST ONLY: let the filter pass NAME').argParser(collect).default([]).hideHelp())
+    .addOption(new Option('--test-unscoped-resolve', 'TEST ONLY: a deliberately vulnerable path resolution').hideHelp())
     .passThroughOptions()
     .action(async (command: string[], o: DoOptions) => {
       const code = await runDo(command, o);
@@ -103,6 +105,7 @@ async function runDo(command: string[], o: DoOptions): Promise<number> {
     straceFd,
     debugLog: o.debugLog ?? null,
     allowOverride: o.testAllowSyscall,
+    testUnscopedResolve: o.testUnscopedResolve,
   };
   try {
     return await runSandbox(spec);

@@ -1,0 +1,93 @@
+/**
+ * Test helpers: run tvisor (the compiled CLI, as users do) and native
+ * programs, and check that nothing is left behind.
+ */
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const ROOT = join(import.meta.dirname, '..');
+export const TVISOR = join(ROOT, 'bin', 'tvisor.js');
+/** Debian bookworm minbase rootfs made by test/global-setup.ts (debootstrap, cached). */
+export const DEBIAN_ROOTFS = process.env.TVISOR_DEBIAN_ROOTFS ?? '/var/cache/tvisor-fixtures/debian-bookworm-minbase';
+
+export interface Run {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+function result(r: SpawnSyncReturns<string>): Run {
+  if (r.error) throw r.error;
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface RunOptions {
+  input?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+/** Runs `tvisor ARGS...` to completion. */
+export function tvisor(args: string[], o: RunOptions = {}): Run {
+  return result(
+    spawnSync(process.execPath, [TVISOR, ...args], {
+      encoding: 'utf8',
+      input: o.input ?? '',
+      cwd: o.cwd ?? '/tmp',
+      env: o.env ?? process.env,
+      timeout: o.timeoutMs ?? 120_000,
+      maxBuffer: 64 << 20,
+    }),
+  );
+}
+
+/** Runs `tvisor do [flags] -- CMD...`. */
+export function tvisorDo(cmd: string[], flags: string[] = [], o: RunOptions = {}): Run {
+  return tvisor(['do', ...flags, '--', ...cmd], o);
+}
+
+/** Runs CMD natively, same options. */
+export function native(cmd: string[], o: RunOptions = {}): Run {
+  return result(
+    spawnSync(cmd[0]!, cmd.slice(1), {
+      encoding: 'utf8',
+      input: o.input ?? '',
+      cwd: o.cwd ?? '/tmp',
+      env: o.env ?? process.env,
+      timeout: o.timeoutMs ?? 120_000,
+      maxBuffer: 64 << 20,
+    }),
+  );
+}
+
+/** Runs a shell script under `sh -c` inside the sandbox. */
+export function sandboxSh(script: string, flags: string[] = [], o: RunOptions = {}): Run {
+  return tvisorDo(['/bin/sh', '-c', script], flags, o);
+}
+
+/** Host pids whose command line mentions tvisor-launch (the launcher, the sandbox init). */
+export function launcherPids(): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const exe = readFileSync(`/proc/${d}/cmdline`, 'latin1');
+      if (exe.includes('tvisor-launch')) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/** The host's mount table (to compare before/after). */
+export function hostMounts(): string {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ').slice(3, 5).join(' '))
+    .sort()
+    .join('\n');
+}
