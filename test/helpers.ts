@@ -68,14 +68,17 @@ export function sandboxSh(script: string, flags: string[] = [], o: RunOptions = 
   return tvisorDo(['/bin/sh', '-c', script], flags, o);
 }
 
-/** Host pids whose command line mentions tvisor-launch (the launcher, the sandbox init). */
-export function launcherPids(): number[] {
+/**
+ * Host pids of launchers and sandbox inits (command line tvisor-launch)
+ * started by the tvisor process `parent` (their TVISOR_PARENT_PID).
+ */
+export function launcherPids(parent: number): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
-      const exe = readFileSync(`/proc/${d}/cmdline`, 'latin1');
-      if (exe.includes('tvisor-launch')) out.push(Number(d));
+      if (!readFileSync(`/proc/${d}/cmdline`, 'latin1').includes('tvisor-launch')) continue;
+      if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(`TVISOR_PARENT_PID=${parent}`)) out.push(Number(d));
     } catch {
       /* gone */
     }

@@ -12,6 +12,11 @@ import { EXIT_TVISOR_ERROR } from './errors.js';
 
 const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
 
+/** commander's errors as one `tvisor: ...` line. */
+const output = {
+  writeErr: (s: string): void => void process.stderr.write(s.startsWith('error: ') ? `tvisor: ${s.slice(7)}` : s),
+};
+
 export function buildProgram(): Command {
   const program = new Command('tvisor')
     .description('a gVisor-style sandbox runtime: seccomp user-notify and a TypeScript sentry')
@@ -22,10 +27,13 @@ export function buildProgram(): Command {
       if (err.exitCode === 0) process.exit(0);
       process.exit(EXIT_TVISOR_ERROR);
     })
-    .configureOutput({ writeErr: (s) => process.stderr.write(s.startsWith('error:') ? `tvisor: ${s.slice(7)}` : s) });
+    .configureOutput(output);
   program.addCommand(doCommand());
   program.addCommand(helpCommand(program));
-  for (const c of program.commands) c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_TVISOR_ERROR));
+  for (const c of program.commands) {
+    c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_TVISOR_ERROR));
+    c.configureOutput(output);
+  }
   return program;
 }
 

@@ -1,0 +1,131 @@
+/**
+ * Unit tests of pure logic: the syscall table, the generated BPF program
+ * (run through a classic-BPF interpreter), /proc status parsing, CLI
+ * parsing helpers, strace formatting.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  AUDIT_ARCH_X86_64,
+  buildFilter,
+  buildFilterInsns,
+  runFilter,
+  SECCOMP_RET_ALLOW,
+  SECCOMP_RET_KILL_PROCESS,
+  SECCOMP_RET_USER_NOTIF,
+} from '../sentry/platform/bpf.js';
+import { entryNamed, MAX_NR, TABLE } from '../sentry/syscalls/table.js';
+import { parseStatus } from '../sentry/kernel/task.js';
+import { formatCall } from '../sentry/strace/format.js';
+import { parseVolume } from '../src/cli/do.js';
+import { syscallRows } from '../src/cli/help.js';
+
+describe('syscall table', () => {
+  it('names every number as Debian\u2019s kernel headers do (0\u2013450)', () => {
+    const hdr = readFileSync('/usr/include/x86_64-linux-gnu/asm/unistd_64.h', 'utf8');
+    const fromHeader = [...hdr.matchAll(/#define __NR_(\w+) (\d+)/g)].map((m) => [Number(m[2]), m[1]] as const);
+    expect(fromHeader.length).toBeGreaterThan(350);
+    for (const [nr, name] of fromHeader) expect(TABLE.find((e) => e.nr === nr)?.name, `nr ${nr}`).toBe(name);
+  });
+
+  it('covers the kernel\u2019s numbers up to 469 and nothing else', () => {
+    expect(MAX_NR).toBe(469);
+    expect(TABLE[TABLE.length - 1]!.nr).toBe(469);
+    expect(TABLE.find((e) => e.nr > 335 && e.nr < 424)).toBeUndefined();
+    expect(entryNamed('fchmodat2')?.nr).toBe(452);
+    expect(entryNamed('file_setattr')?.nr).toBe(469);
+  });
+
+  it('gives every trapped entry a handler and every denied one an errno', () => {
+    for (const e of TABLE) {
+      if (e.action === 'trap') expect(e.handler, e.name).toBeTypeOf('function');
+      if (e.action === 'deny') expect(e.errno, e.name).toBeGreaterThan(0);
+      expect(e.note.length, e.name).toBeGreaterThan(0);
+    }
+  });
+
+  it('denies what the sandbox must never reach', () => {
+    for (const n of ['ptrace', 'bpf', 'perf_event_open', 'kexec_load', 'init_module', 'keyctl', 'io_uring_setup',
+      'userfaultfd', 'mount', 'umount2', 'pivot_root', 'chroot', 'setns', 'unshare', 'fsopen', 'open_tree',
+      'mount_setattr', 'swapon', 'reboot', 'settimeofday', 'clock_settime', 'adjtimex', 'acct', 'quotactl',
+      'open_by_handle_at', 'name_to_handle_at', 'iopl', 'ioperm', 'lookup_dcookie', 'nfsservctl',
+      'process_vm_readv', 'process_vm_writev', 'open_tree_attr', 'move_mount', 'fsconfig', 'fsmount', 'fspick',
+      'kexec_file_load', 'finit_module', 'delete_module', 'add_key', 'request_key', 'io_uring_enter',
+      'io_uring_register', 'swapoff'])
+      expect(entryNamed(n)?.action, n).toBe('deny');
+    expect(entryNamed('clone3')?.errno).toBe(38);
+  });
+
+  it('`help syscalls` rows come from the table', () => {
+    const rows = syscallRows();
+    expect(rows).toHaveLength(TABLE.length);
+    expect(rows.find((r) => r.name === 'ptrace')).toMatchObject({ action: 'deny', errno: 'EPERM' });
+  });
+});
+
+describe('generated seccomp filter', () => {
+  const prog = buildFilterInsns();
+  const run = (nr: number, args: bigint[] = [], arch = AUDIT_ARCH_X86_64) => runFilter(prog, nr, arch, args);
+
+  it('kills another architecture and x32 numbers', () => {
+    expect(run(39, [], 0x40000003 /* AUDIT_ARCH_I386 */)).toBe(SECCOMP_RET_KILL_PROCESS);
+    expect(run(0x40000000 + 39)).toBe(SECCOMP_RET_KILL_PROCESS);
+  });
+
+  it('gives every table entry its action', () => {
+    for (const e of TABLE) {
+      const want = e.action === 'allow' ? SECCOMP_RET_ALLOW : e.action === 'kill' ? SECCOMP_RET_KILL_PROCESS : SECCOMP_RET_USER_NOTIF;
+      expect(run(e.nr).toString(16), e.name).toBe(want.toString(16));
+    }
+  });
+
+  it('traps numbers not in the table (answered ENOSYS by the sentry)', () => {
+    for (const nr of [336, 400, 423, 470, 1000, 0x3fffffff]) expect(run(nr)).toBe(SECCOMP_RET_USER_NOTIF);
+  });
+
+  it('checks ioctl requests on the low 32 bits', () => {
+    const ioctl = entryNamed('ioctl')!.nr;
+    expect(run(ioctl, [0n, 0x5401n])).toBe(SECCOMP_RET_ALLOW); // TCGETS
+    expect(run(ioctl, [0n, 0x5412n])).toBe(SECCOMP_RET_USER_NOTIF); // TIOCSTI
+    expect(run(ioctl, [0n, 0xffffffff00005412n])).toBe(SECCOMP_RET_USER_NOTIF);
+    expect(run(ioctl, [0n, 0x541cn])).toBe(SECCOMP_RET_USER_NOTIF); // TIOCLINUX
+  });
+
+  it('honours a test-only allow override and fits the kernel limit', () => {
+    const p2 = buildFilterInsns({ allowOverride: new Set(['openat']) });
+    expect(runFilter(p2, 257, AUDIT_ARCH_X86_64)).toBe(SECCOMP_RET_ALLOW);
+    expect(prog.length).toBeLessThan(4096);
+    expect(buildFilter().length).toBe(prog.length * 8);
+  });
+});
+
+describe('/proc/<tid>/status parsing', () => {
+  it('reads ids, groups, capabilities and umask', () => {
+    const t = parseStatus(
+      4242,
+      'Name:\tsh\nUmask:\t0027\nState:\tS\nTgid:\t4242\nNgid:\t0\nPid:\t4242\nPPid:\t1\nUid:\t1000\t1001\t1002\t1003\n' +
+        'Gid:\t2000\t2001\t2002\t2003\nGroups:\t10 20 \nNStgid:\t4242\t7\nNSpid:\t4243\t8\nCapEff:\t00000000a80425fb\n',
+    );
+    expect(t).toMatchObject({ tid: 4242, spid: 7, stid: 8 });
+    expect(t.creds).toMatchObject({ fsuid: 1003, fsgid: 2003, groups: [10, 20], umask: 0o027, capEff: [0xa80425fb, 0] });
+  });
+});
+
+describe('CLI helpers', () => {
+  it('parses -v HOST:GUEST[:ro]', () => {
+    expect(parseVolume('/a:/b')).toEqual({ host: '/a', guest: '/b', readonly: false });
+    expect(parseVolume('/a:/b:ro')).toEqual({ host: '/a', guest: '/b', readonly: true });
+    expect(() => parseVolume('/a')).toThrow(/HOST:GUEST/);
+    expect(() => parseVolume('/a:rel')).toThrow(/absolute/);
+  });
+});
+
+describe('strace formatting', () => {
+  it('decodes paths, flags, modes and results', () => {
+    const line = formatCall(3, 'openat', [BigInt.asUintN(64, -100n), 0x1000n, 0o2000101n, 0o644n], new Map([[0x1000n, '/etc/x']]), '3');
+    expect(line).toBe('[pid 3] openat(AT_FDCWD, "/etc/x", O_WRONLY|O_CREAT|O_CLOEXEC, 0644) = 3');
+    expect(formatCall(1, 'clone', [0x20000000n | 17n], new Map(), '? <continued>')).toBe(
+      '[pid 1] clone(CLONE_NEWPID|17, NULL, NULL, NULL, 0) = ? <continued>',
+    );
+  });
+});
