@@ -80,7 +80,7 @@ enum tag {
   T_ROOTFS = 3,   /* path; empty means the host's / */
   T_OVERLAY = 4,  /* "memory" (tmpfs upper, thrown away) or "none" */
   T_VOLUME = 5,   /* u32 flags (1 = read-only), host path NUL guest path */
-  T_CWD = 6,
+  T_CWD = 6,      /* path; "?path" falls back to / when path is missing */
   T_ENV = 7,
   T_ARG = 8,
   T_CAPS = 9,     /* 5 x u64: bounding effective permitted inheritable ambient */
@@ -481,7 +481,10 @@ static void run_init(int lifeline) {
   build_mounts();
   if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname");
   stage = "cwd";
-  if (cfg.cwd && chdir(cfg.cwd) < 0) die("cwd %s", cfg.cwd);
+  /* "?PATH": the caller's own cwd, which the sandbox may lack: then "/". */
+  if (cfg.cwd && cfg.cwd[0] == '?') {
+    if (chdir(cfg.cwd + 1) < 0 && chdir("/") < 0) die("cwd /");
+  } else if (cfg.cwd && chdir(cfg.cwd) < 0) die("cwd %s", cfg.cwd);
   set_user();
   if (cfg.have_caps) set_caps();
   stage = "no_new_privs";

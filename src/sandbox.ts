@@ -43,7 +43,9 @@ export interface Volume {
 export interface SandboxSpec {
   args: string[];
   env: string[];
+  /** Working directory inside the sandbox; `optionalCwd` falls back to / when it is missing there. */
   cwd: string;
+  optionalCwd?: boolean;
   /** Root directory; '' for the host's / (seen read-only with a throw-away layer). */
   rootfs: string;
   overlay: 'memory' | 'none';
@@ -95,7 +97,7 @@ export function encodeSpec(spec: SandboxSpec): Buffer {
   parts.push(record(T.OVERLAY, Buffer.from(spec.overlay)));
   for (const v of spec.volumes)
     parts.push(record(T.VOLUME, Buffer.concat([u32(v.readonly ? 1 : 0), cstr(v.host), cstr(v.guest)])));
-  parts.push(record(T.CWD, Buffer.from(spec.cwd)));
+  parts.push(record(T.CWD, Buffer.from((spec.optionalCwd ? '?' : '') + spec.cwd)));
   for (const e of spec.env) parts.push(record(T.ENV, Buffer.from(e)));
   for (const a of spec.args) parts.push(record(T.ARG, Buffer.from(a)));
   const caps = Buffer.alloc(40);
@@ -153,6 +155,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<number> {
   for (const s of FORWARDED) process.on(s, forward);
 
   let buf = '';
+  let listener: number | undefined;
   status.setEncoding('utf8');
   status.on('data', (chunk: string) => {
     buf += chunk;
@@ -162,10 +165,11 @@ export async function runSandbox(spec: SandboxSpec): Promise<number> {
       buf = buf.slice(nl + 1);
       if (line.startsWith('init ')) initPid = Number(line.slice(5));
       else if (line.startsWith('error ')) errorLine = line.slice(6);
-      else if (line.startsWith('listener ')) {
-        const fd = Number(line.slice(9));
+      else if (line.startsWith('listener ')) listener = Number(line.slice(9));
+      if (initPid && listener !== undefined) {
+        const fd = listener;
+        listener = undefined;
         try {
-          if (!initPid) throw new LaunchError('listener reported before init pid');
           if (fd >= 0) {
             const listenerFd = takeFd(initPid, fd);
             config.end('g');

@@ -18,7 +18,8 @@ import { entryNamed, MAX_NR, TABLE } from '../sentry/syscalls/table.js';
 import { parseStatus } from '../sentry/kernel/task.js';
 import { formatCall } from '../sentry/strace/format.js';
 import { parseVolume } from '../src/cli/do.js';
-import { syscallRows } from '../src/cli/help.js';
+import { syscallMarkdown, syscallRows } from '../src/cli/help.js';
+import { ROOT } from './helpers.js';
 
 describe('syscall table', () => {
   it('names every number as Debian\u2019s kernel headers do (0\u2013450)', () => {
@@ -54,6 +55,10 @@ describe('syscall table', () => {
       'io_uring_register', 'swapoff'])
       expect(entryNamed(n)?.action, n).toBe('deny');
     expect(entryNamed('clone3')?.errno).toBe(38);
+  });
+
+  it('docs/syscalls.md is the table, regenerated (npm run docs)', () => {
+    expect(readFileSync(`${ROOT}/docs/syscalls.md`, 'utf8')).toBe(syscallMarkdown());
   });
 
   it('`help syscalls` rows come from the table', () => {

@@ -8,7 +8,7 @@
  */
 import { constants } from 'node:os';
 import { credentialsChanging, forgetTasks } from '../kernel/task.js';
-import { CONTINUE, SysError, type Handler } from './types.js';
+import { CONTINUE, SysError, type Handler, type SyscallContext } from './types.js';
 
 const E = constants.errno;
 
@@ -23,14 +23,30 @@ const clone: Handler = (ctx) => {
   return CONTINUE;
 };
 
+/**
+ * Reads the path argument for the record (strace, log) only: the kernel
+ * re-reads it when the call continues, so nothing may be decided on it.
+ */
+function notePath(ctx: SyscallContext, addr: bigint | undefined): void {
+  try {
+    ctx.readString(addr ?? 0n, 4096);
+  } catch {
+    /* the kernel will answer EFAULT / ENAMETOOLONG itself */
+  }
+}
+
 /** execve(2), execveat(2): continued; the kernel resolves the file in the sandbox's mount namespace. */
 const execve: Handler = (ctx) => {
+  notePath(ctx, ctx.nrName === 'execve' ? ctx.args[0] : ctx.args[1]);
   credentialsChanging(ctx.task);
   return CONTINUE;
 };
 
 /** chdir(2), fchdir(2): continued; the new cwd can only be inside the mount namespace. */
-const chdir: Handler = () => CONTINUE;
+const chdir: Handler = (ctx) => {
+  if (ctx.nrName === 'chdir') notePath(ctx, ctx.args[0]);
+  return CONTINUE;
+};
 
 /** set*id, setgroups, capset, umask: continued; the caller's cached credentials are dropped. */
 const credentials: Handler = (ctx) => {

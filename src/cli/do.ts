@@ -95,6 +95,7 @@ async function runDo(command: string[], o: DoOptions): Promise<number> {
     args: command,
     env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     cwd: o.cwd ?? (rootfs ? '/' : process.cwd()),
+    optionalCwd: o.cwd === undefined,
     rootfs,
     overlay: 'memory',
     volumes,

@@ -38,5 +38,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A closed pipe (`tvisor help syscalls | head`) ends the output, not the program with a trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : EXIT_TVISOR_ERROR));
   await buildProgram().parseAsync(argv);
 }
