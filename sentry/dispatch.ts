@@ -39,12 +39,21 @@ class Context implements SyscallContext {
   get args(): readonly bigint[] { return this.n.args; }
   get tid(): number { return this.n.tid; }
   get task(): Task { return (this.taskCache ??= taskOf(this.n.tid)); }
+  /** Reads go through the caller's tid; the id check after each read proves the tid was still the caller's. */
   readString(addr: bigint, max: number): string {
     const s = this.p.readString(this.n, addr, max);
+    this.checkValid();
     this.strings.set(addr, s);
     return s;
   }
-  readMemory(addr: bigint, len: number): Buffer { return this.p.readMemory(this.n, addr, len); }
+  readMemory(addr: bigint, len: number): Buffer {
+    const b = this.p.readMemory(this.n, addr, len);
+    this.checkValid();
+    return b;
+  }
+  private checkValid(): void {
+    if (!this.p.stillValid(this.n)) throw new SysError(E.ESRCH, 'caller gone');
+  }
   writeMemory(addr: bigint, data: Buffer): void { this.p.writeMemory(this.n, addr, data); }
   stillValid(): boolean { return this.p.stillValid(this.n); }
   spid(): number | string {

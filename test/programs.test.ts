@@ -56,9 +56,10 @@ const FIXED_MTIME = 1_000_000_000; // 2001-09-09 01:46:40 UTC
 
 /**
  * Native counterpart of `tvisor do --rootfs ROOTFS CMD`: the same rootfs's own
- * binaries under chroot(1), in a private mount namespace with a fresh tmpfs on
- * ROOTFS/tmp so that native writes never touch the cached rootfs (the sandbox
- * likewise sees ROOTFS/tmp, empty, under a throw-away writable layer).
+ * binaries under chroot(1), in private mount and pid namespaces, with a fresh
+ * tmpfs on ROOTFS/tmp so that native writes never touch the cached rootfs (the
+ * sandbox likewise sees ROOTFS/tmp, empty, under a throw-away writable layer)
+ * and a /proc like the sandbox's (bash's <(...) needs /dev/fd -> /proc/self/fd).
  */
 function inChroot(cmd: string[]): string[] {
   return [
@@ -66,10 +67,12 @@ function inChroot(cmd: string[]): string[] {
     '--mount',
     '--propagation',
     'private',
+    '--pid',
+    '--fork',
     '--',
     '/bin/sh',
     '-c',
-    'r=$1; shift; mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" && exec chroot "$r" "$@"',
+    'r=$1; shift; mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" && mount -t proc proc "$r/proc" && exec chroot "$r" "$@"',
     'sh',
     DEBIAN_ROOTFS,
     ...cmd,
@@ -248,6 +251,7 @@ const TREE_FILES = [
 ];
 const TREE_FILES_NO_LINK_TIME = TREE_FILES.map((l) => l.replace(/^(\.\/c\/link l 777 12 1) \S+/, '$1 -'));
 const TREE_DIRS = ['. 755', './a 755', './a/b 755', './c 755', './empty 755'].map((l) => `${l} ${FIXED_MTIME}.0000000000`);
+const TREE_DIRS_NO_TIME = TREE_DIRS.map((l) => l.replace(/ \S+$/, ' -'));
 const TREE_MD5 = [
   `${md5(seq5000)}  ./a/b/numbers`,
   `${md5('alpha\n')}  ./a/hard`,
@@ -257,17 +261,20 @@ const TREE_MD5 = [
   `${md5('')}  ./c/zero-length`,
 ];
 /**
- * `list NAME DIR [nolinktime]` prints `== NAME` and the listing above of DIR
- * (no inode numbers, block counts or directory sizes; with nolinktime, no
- * symlink mtimes: busybox cp and tar do not set them).
+ * `list NAME DIR [nolinktime] [nodirtime]` prints `== NAME` and the listing
+ * above of DIR (no inode numbers, block counts or directory sizes); with
+ * nolinktime no symlink mtimes (busybox cp and tar do not restore them), with
+ * nodirtime no directory mtimes (busybox tar does not restore them).
  */
 const LIST_TREE = `
 list() {
   echo "== $1"
-  if [ "$3" = nolinktime ]; then t='%T@'; l='-'; else t='%T@'; l='%T@'; fi
+  l='%T@'; d='%T@'
+  case " $3 $4 " in *' nolinktime '*) l=-;; esac
+  case " $3 $4 " in *' nodirtime '*) d=-;; esac
   ( cd "$2" &&
-    { find . ! -type d ! -type l -printf "%p %y %m %s %n $t %l\\n"; find . -type l -printf "%p %y %m %s %n $l %l\\n"; } | sort &&
-    find . -type d -printf '%p %m %T@\\n' | sort &&
+    { find . ! -type d ! -type l -printf '%p %y %m %s %n %T@ %l\\n'; find . -type l -printf "%p %y %m %s %n $l %l\\n"; } | sort &&
+    find . -type d -printf "%p %m $d\\n" | sort &&
     find . -type f -exec md5sum {} + | sort -k2 )
 }
 `;
@@ -369,8 +376,405 @@ diff -r src dst-bb && echo busybox identical
     const r = compareBash(script, [join(work, 'src'), work], { between: stillEmpty(work) });
     expect(r.status).toBe(0);
     expect(section(r.stdout, 'gnu')).toEqual([...TREE_FILES, ...TREE_DIRS, ...TREE_MD5]);
-    // busybox cp -a: same contents, modes, mtimes and symlink (hard links aside).
+    // busybox cp -a: the same, except that it does not restore the symlink's mtime.
     expect(section(r.stdout, 'busybox')).toEqual([...TREE_FILES_NO_LINK_TIME, ...TREE_DIRS, ...TREE_MD5]);
     expect(section(r.stdout, 'diff')).toEqual(['gnu identical', 'busybox identical']);
+  });
+
+  it('tar cz | tar xz round-trips a tree (GNU tar + gzip, busybox tar)', () => {
+    const work = workDir();
+    const script = `${MAKE_TREE}
+${LIST_TREE}
+set -eo pipefail
+cd "$2"
+mkdir x-gnu x-bb
+tar -C src -czf - . | tar -C x-gnu -xzf -
+busybox tar -C src -czf - . | busybox tar -C x-bb -xzf -
+list gnu x-gnu
+list busybox x-bb nolinktime nodirtime
+echo '== diff'
+diff -r src x-gnu && echo gnu identical
+diff -r src x-bb && echo busybox identical
+echo '== archive'
+# A reproducible archive: same bytes in and out of the sandbox.
+tar -C src --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - . | gzip -n -9 > a.tgz
+sha256sum < a.tgz
+gzip -t a.tgz && echo gzip ok
+echo '== members'
+tar -tvzf a.tgz
+echo '== bb-members'
+busybox tar -tzf a.tgz
+`;
+    const r = compareBash(script, [join(work, 'src'), work], { between: stillEmpty(work) });
+    expect(r.status).toBe(0);
+    expect(section(r.stdout, 'gnu')).toEqual([...TREE_FILES, ...TREE_DIRS, ...TREE_MD5]);
+    expect(section(r.stdout, 'busybox')).toEqual([...TREE_FILES_NO_LINK_TIME, ...TREE_DIRS_NO_TIME, ...TREE_MD5]);
+    expect(section(r.stdout, 'diff')).toEqual(['gnu identical', 'busybox identical']);
+    const archive = section(r.stdout, 'archive');
+    expect(archive[0]).toMatch(/^[0-9a-f]{64} {2}-$/);
+    expect(archive[1]).toBe('gzip ok');
+    const members = ['./', './a/', './a/b/', './a/b/numbers', './a/hard', './a/one.txt', './c/', './c/big', './c/link', './c/run.sh', './c/zero-length', './empty/'];
+    expect(section(r.stdout, 'bb-members')).toEqual(members);
+    expect(section(r.stdout, 'members')).toEqual([
+      'drwxr-xr-x 0/0               0 1970-01-01 00:00 ./',
+      'drwxr-xr-x 0/0               0 1970-01-01 00:00 ./a/',
+      'drwxr-xr-x 0/0               0 1970-01-01 00:00 ./a/b/',
+      `-rw-r----- 0/0           ${seq5000.length} 1970-01-01 00:00 ./a/b/numbers`,
+      '-rw-r--r-- 0/0               6 1970-01-01 00:00 ./a/hard',
+      'hrw-r--r-- 0/0               0 1970-01-01 00:00 ./a/one.txt link to ./a/hard',
+      'drwxr-xr-x 0/0               0 1970-01-01 00:00 ./c/',
+      '-rw-r--r-- 0/0          100000 1970-01-01 00:00 ./c/big',
+      'lrwxrwxrwx 0/0               0 1970-01-01 00:00 ./c/link -> ../a/one.txt',
+      '-rwxr-x--- 0/0              19 1970-01-01 00:00 ./c/run.sh',
+      '-rw-r--r-- 0/0               0 1970-01-01 00:00 ./c/zero-length',
+      'drwxr-xr-x 0/0               0 1970-01-01 00:00 ./empty/',
+    ]);
+  });
+
+  it('find (GNU and busybox) on a fixture tree', () => {
+    const tree = join(fix, 'tree');
+    const script = `
+set -e
+cd "$1"
+echo '== all';      find .
+echo '== txt';      find . -name '*.txt' | sort
+echo '== itxt';     find . -iname '*.txt' | sort
+echo '== big';      find . -type f -size +1k | sort
+echo '== links';    find . -type l | sort
+echo '== empty';    find . -empty | sort
+echo '== exec';     find . -type f -perm -u+x | sort
+echo '== pruned';   find . -path ./skip -prune -o -type f -print | sort
+echo '== depth2';   find . -mindepth 2 -maxdepth 2 | sort
+echo '== follow';   find -L . -type f | sort
+echo '== printf';   find . -printf '%d %y %m %s %T@ %p -> %l\\n' | sort -k6
+echo '== xargs';    find . -type f -name '*.txt' -print0 | sort -z | xargs -0 cat | md5sum
+echo '== bb-all';   busybox find . | sort
+echo '== bb-txt';   busybox find . -type f -name '*.txt' | sort
+echo '== bb-links'; busybox find . -type l | sort
+echo '== bb-exec';  busybox find . -type f -perm -100 | sort
+`;
+    const r = compareBash(script, [tree], { flags: ['-v', `${fix}:${fix}:ro`] });
+    expect(r.status).toBe(0);
+    const all = [
+      '.', './.hidden.txt', './a.txt', './b.TXT', './bin', './bin/run.sh', './bin/tool', './docs', './docs/deep',
+      './docs/deep/er', './docs/deep/er/est', './docs/deep/er/est/leaf.txt', './docs/deep/note.txt', './docs/readme.md',
+      './empty.txt', './emptydir', './links', './links/dangling', './links/to-a', './links/to-docs', './skip',
+      './skip/ignored.txt', './skip/inner', './skip/inner/x.txt',
+    ];
+    // The unsorted `find .` must equal the native one (same readdir order); as a set, the fixture.
+    expect([...section(r.stdout, 'all')].sort()).toEqual(all);
+    expect(section(r.stdout, 'bb-all')).toEqual(all);
+    const txt = all.filter((p) => p.endsWith('.txt'));
+    expect(section(r.stdout, 'txt')).toEqual(txt);
+    expect(section(r.stdout, 'bb-txt')).toEqual(txt);
+    expect(section(r.stdout, 'itxt')).toEqual([...txt, './b.TXT'].sort());
+    expect(section(r.stdout, 'big')).toEqual(['./b.TXT', './bin/tool']);
+    const links = ['./links/dangling', './links/to-a', './links/to-docs'];
+    expect(section(r.stdout, 'links')).toEqual(links);
+    expect(section(r.stdout, 'bb-links')).toEqual(links);
+    expect(section(r.stdout, 'empty')).toEqual(['./empty.txt', './emptydir']);
+    expect(section(r.stdout, 'exec')).toEqual(['./bin/run.sh', './bin/tool']);
+    expect(section(r.stdout, 'bb-exec')).toEqual(['./bin/run.sh', './bin/tool']);
+    expect(section(r.stdout, 'pruned')).toEqual([
+      './.hidden.txt', './a.txt', './b.TXT', './bin/run.sh', './bin/tool', './docs/deep/er/est/leaf.txt',
+      './docs/deep/note.txt', './docs/readme.md', './empty.txt',
+    ]);
+    expect(section(r.stdout, 'depth2')).toEqual([
+      './bin/run.sh', './bin/tool', './docs/deep', './docs/readme.md', './links/dangling', './links/to-a',
+      './links/to-docs', './skip/ignored.txt', './skip/inner',
+    ]);
+    // -L: to-a is a file, to-docs/ a directory with three files; dangling stays a link.
+    expect(section(r.stdout, 'follow')).toEqual(
+      [
+        ...all.filter((p) => /\.(txt|TXT|md|sh)$|tool$/.test(p)),
+        './links/to-a',
+        './links/to-docs/deep/er/est/leaf.txt',
+        './links/to-docs/deep/note.txt',
+        './links/to-docs/readme.md',
+      ].sort(),
+    );
+    const printf = section(r.stdout, 'printf');
+    expect(printf).toHaveLength(all.length);
+    expect(printf).toContain(`2 f 700 5000 ${FIXED_MTIME}.0000000000 ./bin/tool -> `);
+    expect(printf).toContain(`2 l 777 8 ${FIXED_MTIME}.0000000000 ./links/to-a -> ../a.txt`);
+    expect(printf).toContain(`2 f 444 9 ${FIXED_MTIME}.0000000000 ./docs/readme.md -> `);
+    // The .txt files in byte order of their paths.
+    const txtContents = ['h\n', 'a'.repeat(10), 'leaf\n', 'note\n', '', 'ignored\n', 'x\n'].join('');
+    expect(section(r.stdout, 'xargs')).toEqual([`${md5(txtContents)}  -`]);
+  });
+
+  it('sort (GNU and busybox) of a generated file', () => {
+    const data = join(fix, 'data.txt');
+    const script = `${SORT_SCRIPT}
+echo '== busybox-plain';  busybox sort "$f" | sha256sum
+echo '== busybox-unique'; busybox sort -u "$f" | sha256sum
+`;
+    const r = compareBash(script, [data], { flags: ['-v', `${fix}:${fix}:ro`] });
+    expect(r.status).toBe(0);
+    const want = expectedSorts(lines);
+    checkSorts(r.stdout, want, ['plain', 'unique', 'reverse', 'keyed', 'spill', 'busybox-plain', 'busybox-unique']);
+    const byte = [...lines].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect(section(r.stdout, 'head')).toEqual(byte.slice(0, 3));
+  });
+});
+
+describe('bash', () => {
+  it('runs a script with pipes, subshells, $(...) and mkdir d && cd d', () => {
+    const work = workDir();
+    const script = `
+set -uo pipefail
+umask 022
+trap 'echo "trap EXIT status=$?"' EXIT
+cd "$1"
+echo '== pwd'
+mkdir d && cd d && pwd
+echo '== counts'
+for i in $(seq 1 20); do echo "item$((i % 7))" >> list; done
+sort list | uniq -c | sort -k1,1nr -k2,2
+echo "lines=$(wc -l < list) item3=$(grep -c item3 list)"
+echo '== subshells'
+x=outer; (x=inner; cd /; echo "in subshell x=$x pwd=$PWD"); echo "after x=$x pwd=$PWD"
+echo "nested=$(echo "$(basename "$(pwd)")-$(( $(wc -l < list) * 2 ))")"
+{ echo b; echo a; echo c; } | sort | tr a-z A-Z | paste -sd, -
+mkdir -p e/f && (cd e/f && pwd) && pwd
+false | true; echo "pipestatus=\${PIPESTATUS[*]}"
+echo '== procsubst'
+while read -r n w; do echo "$w:$n"; done < <(sort list | uniq -c | sort -k2,2 | head -3)
+diff <(sort -u list) <(sort list | uniq) && echo "sort -u = sort|uniq"
+echo '== files'
+printf 'x\\n' > "name with spaces"
+ln -s list link
+ls -1
+cat link | wc -c
+echo '== env'
+env | sort
+exit 3
+`;
+    const r = compareBash(script, [work], { between: stillEmpty(work) });
+    expect(r.status).toBe(3);
+    expect(section(r.stdout, 'pwd')).toEqual([`${work}/d`]);
+    // i = 1..20, i % 7: 0 for 7 14; 1..6 for 1 8 15 / 2 9 16 / 3 10 17 / 4 11 18 / 5 12 19 / 6 13 20.
+    expect(section(r.stdout, 'counts').map((l) => l.trim())).toEqual([
+      '3 item1', '3 item2', '3 item3', '3 item4', '3 item5', '3 item6', '2 item0', 'lines=20 item3=3',
+    ]);
+    expect(section(r.stdout, 'subshells')).toEqual([
+      'in subshell x=inner pwd=/',
+      `after x=outer pwd=${work}/d`,
+      'nested=d-40',
+      'A,B,C',
+      `${work}/d/e/f`,
+      `${work}/d`,
+      'pipestatus=1 0',
+    ]);
+    expect(section(r.stdout, 'procsubst')).toEqual(['item0:2', 'item1:3', 'item2:3', 'sort -u = sort|uniq']);
+    expect(section(r.stdout, 'files')).toEqual(['e', 'link', 'list', 'name with spaces', '120']);
+    const env = section(r.stdout, 'env');
+    expect(env).toContain('LC_ALL=C');
+    expect(env).toContain('TZ=UTC');
+    expect(env).toContain(`PWD=${work}/d`);
+    expect(r.stdout.trimEnd().split('\n').pop()).toBe('trap EXIT status=3');
+  });
+});
+
+describe('python3', () => {
+  it('imports json, sqlite3 and subprocess and runs child processes', () => {
+    const work = workDir();
+    const program = `
+import json, os, sqlite3, subprocess, sys
+os.chdir(sys.argv[1])
+db = sqlite3.connect('t.db')
+db.execute('create table t (k text primary key, v integer)')
+db.executemany('insert into t values (?, ?)', [('k%d' % i, i * i) for i in range(100)])
+db.commit()
+rows = db.execute('select k, v from t where v % 3 = 0 order by v desc limit 5').fetchall()
+total = db.execute('select sum(v), count(*) from t').fetchone()
+db.close()
+print(json.dumps({'rows': rows, 'total': total}, sort_keys=True))
+r = subprocess.run(['/bin/sh', '-c', 'echo "child $0 $1"; ls; exit 5', 'a', 'b'], capture_output=True, text=True)
+print(json.dumps({'rc': r.returncode, 'out': r.stdout, 'err': r.stderr}))
+r = subprocess.run([sys.executable, '-c', 'import sqlite3; print(sqlite3.connect("t.db").execute("select count(*), max(v) from t").fetchone())'],
+                   capture_output=True, text=True, check=True)
+print('grandchild', r.stdout.strip())
+p = subprocess.Popen(['sort', '-r'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+out, _ = p.communicate('b\\na\\nc\\n')
+print(json.dumps({'sorted': out.split(), 'rc': p.returncode}))
+print(json.loads('{"x": [1, 2.5, null, true]}'))
+sys.exit(4)
+`;
+    const r = compare(['/usr/bin/python3', '-c', program, work], { between: stillEmpty(work) });
+    expect(r.status).toBe(4);
+    const total = Array.from({ length: 100 }, (_, i) => i * i).reduce((a, b) => a + b, 0);
+    const rows = [99, 96, 93, 90, 87].map((i) => `["k${i}", ${i * i}]`).join(', ');
+    expect(r.stdout.split('\n')).toEqual([
+      `{"rows": [${rows}], "total": [${total}, 100]}`,
+      '{"rc": 5, "out": "child a b\\nt.db\\n", "err": ""}',
+      'grandchild (100, 9801)',
+      '{"sorted": ["c", "b", "a"], "rc": 0}',
+      "{'x': [1, 2.5, None, True]}",
+      '',
+    ]);
+  });
+});
+
+describe('gcc', () => {
+  it('compiles a hello-world C program in /tmp and runs it', () => {
+    const work = workDir();
+    const script = `
+set -e
+cd "$1"
+cat > hello.c <<'END'
+#include <stdio.h>
+#include <stdlib.h>
+int main(int argc, char **argv) {
+  printf("hello, world\\n");
+  for (int i = 1; i < argc; i++) printf("argv[%d]=%s\\n", i, argv[i]);
+  printf("TZ=%s\\n", getenv("TZ"));
+  return 7;
+}
+END
+gcc -O2 -Wall -Werror -o hello hello.c
+./hello one 'two words' || echo "status=$?"
+sha256sum hello
+size=$(stat -c %s hello); [ "$size" -gt 1000 ] && echo "binary is $size > 1000 bytes"
+`;
+    const r = compareBash(script, [work], { between: stillEmpty(work) });
+    expect(r.status).toBe(0);
+    const out = r.stdout.split('\n');
+    expect(out.slice(0, 5)).toEqual(['hello, world', 'argv[1]=one', 'argv[2]=two words', 'TZ=UTC', 'status=7']);
+    expect(out[5]).toMatch(/^[0-9a-f]{64} {2}hello$/); // and equal to the native build's (compare above)
+    expect(out[6]).toMatch(/^binary is \d+ > 1000 bytes$/);
+  });
+});
+
+describe('git', () => {
+  it('init, add, commit in /tmp', () => {
+    const work = workDir();
+    const script = `
+set -e
+cd "$1"
+git init -q -b main repo && cd repo
+printf 'hello\\n' > README
+mkdir -p src && printf 'int x;\\n' > src/x.c
+printf '#!/bin/sh\\n' > run.sh && chmod +x run.sh
+git add .
+git -c user.name='T Tester' -c user.email=t@example.com commit -q -m 'first commit'
+printf 'more\\n' >> README
+git add README
+git -c user.name='T Tester' -c user.email=t@example.com commit -q -m 'second commit'
+echo '== log';    git log --format=%s
+echo '== tree';   git cat-file -p 'HEAD^{tree}'
+echo '== head';   git rev-parse HEAD
+echo '== commit'; git cat-file -p HEAD
+echo '== status'; git status --porcelain; git ls-files -s
+echo '== fsck';   git fsck --strict && echo fsck ok
+`;
+    const r = compareBash(script, [work], { between: stillEmpty(work) });
+    expect(r.status).toBe(0);
+    expect(section(r.stdout, 'log')).toEqual(['second commit', 'first commit']);
+    const entry = Buffer.concat([Buffer.from('100644 x.c\0'), Buffer.from(gitBlob('int x;\n'), 'hex')]);
+    const srcTree = createHash('sha1').update(Buffer.concat([Buffer.from(`tree ${entry.length}\0`), entry])).digest('hex');
+    expect(section(r.stdout, 'tree')).toEqual([
+      `100644 blob ${gitBlob('hello\nmore\n')}\tREADME`,
+      `100755 blob ${gitBlob('#!/bin/sh\n')}\trun.sh`,
+      `040000 tree ${srcTree}\tsrc`,
+    ]);
+    expect(section(r.stdout, 'head')[0]).toMatch(/^[0-9a-f]{40}$/);
+    const commit = section(r.stdout, 'commit');
+    expect(commit).toContain(`author T Tester <t@example.com> ${FIXED_MTIME} +0000`);
+    expect(commit).toContain(`committer T Tester <t@example.com> ${FIXED_MTIME} +0000`);
+    expect(section(r.stdout, 'status')).toEqual([
+      `100644 ${gitBlob('hello\nmore\n')} 0\tREADME`,
+      `100755 ${gitBlob('#!/bin/sh\n')} 0\trun.sh`,
+      `100644 ${gitBlob('int x;\n')} 0\tsrc/x.c`,
+    ]);
+    expect(section(r.stdout, 'fsck')).toEqual(['fsck ok']);
+  });
+});
+
+/**
+ * The same kinds of checks inside the Debian bookworm minbase rootfs. The
+ * native side runs the rootfs's own binaries under chroot(1) (see inChroot),
+ * not the host's, so both sides run the same programs and libraries.
+ */
+describe('Debian minbase rootfs (--rootfs vs chroot)', () => {
+  it('ls -la of /usr/bin, /etc/apt and /', () => {
+    const entries = readdirSync(join(DEBIAN_ROOTFS, 'usr/bin')).length;
+    const bin = compare(['ls', '-la', '/usr/bin'], { rootfs: true }).stdout.split('\n').filter(Boolean);
+    expect(bin).toHaveLength(entries + 3);
+    const bashSize = lstatSync(join(DEBIAN_ROOTFS, 'usr/bin/bash')).size;
+    expect(bin).toContainEqual(expect.stringMatching(new RegExp(`^-rwxr-xr-x +1 root root +${bashSize} .* bash$`)));
+    const apt = compare(['ls', '-laR', '/etc/apt'], { rootfs: true }).stdout;
+    expect(apt).toMatch(/^\/etc\/apt:\ntotal \d+\n/);
+    expect(apt).toContain(' sources.list\n');
+    const root = compareBash(LS_ROOT, [], { rootfs: true }).stdout.split('\n').filter(Boolean);
+    const kept = readdirSync(DEBIAN_ROOTFS).filter((n) => !LS_ROOT_EXCLUDED.has(n));
+    expect(root).toHaveLength(kept.length);
+    expect(root).toContainEqual(expect.stringMatching(/^lrwxrwxrwx 1 root root 7 .* bin -> usr\/bin$/));
+  });
+
+  it('bash script with pipes, subshells and mkdir d && cd d', () => {
+    const script = `
+set -uo pipefail
+umask 022
+mkdir -p /tmp/w && cd /tmp/w
+mkdir d && cd d && pwd
+for i in $(seq 1 20); do echo "item$((i % 7))" >> list; done
+sort list | uniq -c | sort -k1,1nr -k2,2 | head -2
+x=outer; (x=inner; cd /; echo "sub x=$x pwd=$PWD"); echo "x=$x pwd=$PWD"
+echo "nested=$(echo "$(basename "$(pwd)")-$(( $(wc -l < list) * 2 ))")"
+diff <(sort -u list) <(sort list | uniq) && echo "sort -u = sort|uniq"
+cut -d. -f1 /etc/debian_version
+exit 9
+`;
+    const r = compareBash(script, [], { rootfs: true });
+    expect(r.status).toBe(9);
+    expect(r.stdout.split('\n').map((l) => l.trim())).toEqual([
+      '/tmp/w/d', '3 item1', '3 item2', 'sub x=inner pwd=/', 'x=outer pwd=/tmp/w/d', 'nested=d-40', 'sort -u = sort|uniq', '12', '',
+    ]);
+  });
+
+  it('tar cz | tar xz round-trips a tree, and find lists it', () => {
+    const script = `${MAKE_TREE}
+${LIST_TREE}
+set -eo pipefail
+cd /tmp
+mkdir x
+tar -C src -czf - . | tar -C x -xzf -
+list copy x
+echo '== diff'
+diff -r src x && echo identical
+echo '== archive'
+tar -C src --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - . | gzip -n -9 | sha256sum
+echo '== find'
+find x -type f -size +1k | sort
+find x -type l -printf '%p -> %l\\n'
+find x -empty | sort
+echo '== etc-links'
+find /etc -type l | sort
+`;
+    const r = compareBash(script, ['/tmp/src'], { rootfs: true });
+    expect(r.status).toBe(0);
+    expect(section(r.stdout, 'copy')).toEqual([...TREE_FILES, ...TREE_DIRS, ...TREE_MD5]);
+    expect(section(r.stdout, 'diff')).toEqual(['identical']);
+    expect(section(r.stdout, 'archive')[0]).toMatch(/^[0-9a-f]{64} {2}-$/);
+    expect(section(r.stdout, 'find')).toEqual(['x/a/b/numbers', 'x/c/big', 'x/c/link -> ../a/one.txt', 'x/c/zero-length', 'x/empty']);
+    const links: string[] = [];
+    const walk = (d: string): void => {
+      for (const e of readdirSync(join(DEBIAN_ROOTFS, d), { withFileTypes: true })) {
+        if (e.isSymbolicLink()) links.push(`${d}/${e.name}`);
+        else if (e.isDirectory()) walk(`${d}/${e.name}`);
+      }
+    };
+    walk('/etc');
+    expect(links.length).toBeGreaterThan(5);
+    expect(section(r.stdout, 'etc-links')).toEqual(links.sort());
+  });
+
+  it('sort of a generated file (on stdin)', () => {
+    const input = sortInput();
+    const script = `cat > /tmp/data\n${SORT_SCRIPT}`;
+    const r = compareBash(script, ['/tmp/data'], { rootfs: true, input: input.map((l) => l + '\n').join('') });
+    expect(r.status).toBe(0);
+    checkSorts(r.stdout, expectedSorts(input), ['plain', 'unique', 'reverse', 'keyed', 'spill']);
   });
 });

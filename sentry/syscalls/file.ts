@@ -102,11 +102,14 @@ const open: Handler = (ctx) => {
     flags = Number(f);
     mode = Number(m);
   }
+  // An O_PATH file cannot be injected (SECCOMP_IOCTL_NOTIF_ADDFD's fget() skips FMODE_PATH files). It gives
+  // no access to data, and every later use of it by path (*at calls, /proc/self/fd reopen) is trapped again,
+  // so the kernel opens it, in the sandbox's mount namespace.
+  if (flags & O_PATH) return CONTINUE;
   const task = ctx.task;
   asCaller(task);
   if (flags & (O_CREAT | O_TMPFILE)) mode = mode & 0o7777 & ~task.creds.umask;
-  const isPath = (flags & O_PATH) !== 0;
-  const wantBlock = !isPath && !(flags & O_NONBLOCK);
+  const wantBlock = !(flags & O_NONBLOCK);
   // Open non-blocking so a FIFO cannot stall the loop; the flag is cleared below.
   const sflags = (flags | O_NOCTTY) & ~O_CLOEXEC;
   let fd: number;
@@ -118,7 +121,6 @@ const open: Handler = (ctx) => {
     if (e instanceof SysError && e.errno === E.ENXIO && mayBlock) return CONTINUE;
     throw e;
   }
-  if (isPath) return { kind: 'fd', fd, cloexec: (flags & O_CLOEXEC) !== 0 };
   const st = fstat(fd);
   const type = st.mode & S_IFMT;
   if (type === S_IFCHR && isTty(st.rdev)) {
