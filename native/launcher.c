@@ -303,6 +303,17 @@ static void build_dev(int rootfd) {
   for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
     if (symlinkat(links[i][0], dev, links[i][1]) < 0) die("symlink /dev/%s", links[i][1]);
   close(dev);
+  /* The caller's terminal as /dev/console (runc's convention), so ttyname(3) and tty(1) find it: the host pty
+   * lives in the host's devpts, which the sandbox does not see. The workload already holds it as stdin. */
+  char *tty = isatty(0) ? ttyname(0) : NULL;
+  if (tty && strncmp(tty, "/dev/", 5) == 0) {
+    int fd = mkpath_in_root(rootfd, "/dev/console", 1);
+    char target[64];
+    if (fd < 0) die("mkdir /dev/console");
+    fdpath(target, sizeof target, fd);
+    if (mount(tty, target, NULL, MS_BIND, NULL) < 0) die("bind %s on /dev/console", tty);
+    close(fd);
+  }
   mount_at(rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
            "newinstance,ptmxmode=0666,mode=0620,gid=5");
   mount_at(rootfd, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k");

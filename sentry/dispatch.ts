@@ -12,7 +12,7 @@ import { closeFd } from './native.js';
 import { taskOf, type Task } from './kernel/task.js';
 import type { Notification, Platform } from './platform/platform.js';
 import { entryOf, syscallName } from './syscalls/table.js';
-import { WouldBlock } from './syscalls/file.js';
+import { resumeOpen, WouldBlock, type Resume } from './syscalls/file.js';
 import { SysError, type Reply, type SyscallContext } from './syscalls/types.js';
 import { errnoName, formatCall } from './strace/format.js';
 
@@ -24,7 +24,7 @@ export interface DispatchOptions {
   straceFd: number;
   log?: Logger;
   /** Called with a notification the handler could not finish without blocking. */
-  deferBlocking?: (n: Notification) => void;
+  deferBlocking?: (n: Notification, resume?: Resume) => void;
 }
 
 class Context implements SyscallContext {
@@ -68,7 +68,7 @@ function errText(e: number): string {
 }
 
 /** Handles notification `n` completely: reply sent (or deferred) before it returns. */
-export function dispatch(n: Notification, o: DispatchOptions): void {
+export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): void {
   const entry = entryOf(n.nr);
   const name = entry?.name ?? syscallName(n.nr);
   const ctx = new Context(o.platform, n, name);
@@ -92,10 +92,10 @@ export function dispatch(n: Notification, o: DispatchOptions): void {
     reply = { kind: 'continue' };
   } else {
     try {
-      reply = entry.handler(ctx);
+      reply = resume ? resumeOpen(ctx.task, resume) : entry.handler(ctx);
     } catch (e) {
       if (e instanceof WouldBlock && o.deferBlocking) {
-        o.deferBlocking(n);
+        o.deferBlocking(n, e.resume);
         return;
       }
       if (!(e instanceof SysError)) throw e;

@@ -63,6 +63,7 @@ export const c = {
   fchmodat2: libc.func('long syscall(long nr, int dirfd, const char *path, unsigned int mode, int flags)'),
   renameat2: libc.func('long syscall(long nr, int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)'),
   kill: libc.func('int kill(int pid, int sig)'),
+  _exit: libc.func('void _exit(int status)'),
   getpid: libc.func('int getpid()'),
   sched_setaffinity: libc.func('int sched_setaffinity(int pid, unsigned long size, void *mask)'),
   sched_getcpu: libc.func('int sched_getcpu()'),

@@ -20,7 +20,7 @@ import { disableTaskCache } from './kernel/task.js';
 import { SeccompPlatform } from './platform/seccomp.js';
 import type { Notification } from './platform/platform.js';
 import { dispatch } from './dispatch.js';
-import { setMayBlock } from './syscalls/file.js';
+import { setMayBlock, type Resume } from './syscalls/file.js';
 import { AT_FDCWD, O_CLOEXEC, O_PATH, setRoot, setUnscopedForTests } from './vfs/resolve.js';
 
 /** What the CLI hands the sentry. */
@@ -42,6 +42,11 @@ export interface SentryConfig {
 type Role = { role: 'slow'; cfg: SentryConfig; busy: Int32Array };
 
 const MAX_SLOW = 32;
+/** One call for a slow-path thread. */
+interface Job {
+  n: Notification;
+  resume?: Resume;
+}
 /** How long the loop may keep the event loop waiting, in ms. */
 const YIELD_MS = 20;
 
@@ -70,15 +75,15 @@ function setup(cfg: SentryConfig): void {
  */
 class SlowPool {
   private readonly workers: { w: Worker; busy: Int32Array }[] = [];
-  private readonly queue: Notification[] = [];
+  private readonly queue: Job[] = [];
   constructor(private readonly cfg: SentryConfig) {}
 
   get pending(): number {
     return this.queue.length;
   }
 
-  submit(n: Notification): void {
-    this.queue.push(n);
+  submit(n: Notification, resume?: Resume): void {
+    this.queue.push({ n, resume });
     this.drain();
   }
 
@@ -114,7 +119,12 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
   const platform = new SeccompPlatform(cfg.listenerFd);
   const log = makeLog(cfg);
   const pool = new SlowPool(cfg);
-  const opts = { platform, straceFd: cfg.straceFd, log, deferBlocking: (n: Notification) => pool.submit(n) };
+  const opts = {
+    platform,
+    straceFd: cfg.straceFd,
+    log,
+    deferBlocking: (n: Notification, resume?: Resume) => pool.submit(n, resume),
+  };
   return new Promise<void>((resolve) => {
     const pump = (): void => {
       const until = performance.now() + YIELD_MS;
@@ -144,9 +154,9 @@ function slowLoop(cfg: SentryConfig, busy: Int32Array): void {
   setMayBlock(true);
   const platform = new SeccompPlatform(cfg.listenerFd);
   const log = makeLog(cfg);
-  parentPort!.on('message', (n: Notification) => {
+  parentPort!.on('message', ({ n, resume }: Job) => {
     try {
-      dispatch(n, { platform, straceFd: cfg.straceFd, log });
+      dispatch(n, { platform, straceFd: cfg.straceFd, log }, resume);
     } catch (e) {
       log?.error({ err: e, nr: n.nr, tid: n.tid }, 'sentry error (slow path)');
       platform.reply(n, 0, 38);

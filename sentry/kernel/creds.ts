@@ -10,6 +10,14 @@ import { c, checkNeg } from '../native.js';
 import type { Task } from './task.js';
 
 let applied = '';
+/**
+ * CAP_SYS_PTRACE stays effective: the sentry must keep reading the memory and
+ * /proc/<tid> entries of callers that changed uid or became non-dumpable
+ * (process_vm_readv(2) and proc(5) use ptrace access checks). It grants no
+ * file access; its one effect on a caller's behalf is on ptrace-checked files
+ * of the sandbox's own procfs (see the README's threat model).
+ */
+const CAP_SYS_PTRACE_BIT = 1 << 19;
 const groupsBuf = Buffer.alloc(4 * 65536);
 const capsBuf = Buffer.alloc(8);
 
@@ -18,7 +26,7 @@ export function asCaller(task: Task): void {
   const cr = task.creds;
   if (cr.key === applied) return;
   cr.groups.forEach((g, i) => groupsBuf.writeUInt32LE(g >>> 0, i * 4));
-  capsBuf.writeUInt32LE(cr.capEff[0] >>> 0, 0);
+  capsBuf.writeUInt32LE((cr.capEff[0] | CAP_SYS_PTRACE_BIT) >>> 0, 0);
   capsBuf.writeUInt32LE(cr.capEff[1] >>> 0, 4);
   applied = '';
   checkNeg(c.setCreds(cr.fsuid, cr.fsgid, groupsBuf, cr.groups.length, capsBuf));

@@ -115,7 +115,10 @@ export function formatCall(
 ): string {
   const sig = SIG[name];
   const parts: string[] = [];
-  const kinds = sig ?? (['hex', 'hex', 'hex'] as Kind[]);
+  let kinds = sig ?? (['hex', 'hex', 'hex'] as Kind[]);
+  // Like strace: open's mode is shown only when the flags create a file (O_CREAT, O_TMPFILE).
+  const oflagsAt = kinds.indexOf('oflags');
+  if (oflagsAt >= 0 && (Number(args[oflagsAt] ?? 0n) & 0o20200100) === 0) kinds = kinds.slice(0, oflagsAt + 1);
   kinds.forEach((k, i) => {
     const a = args[i] ?? 0n;
     const n = Number(BigInt.asIntN(32, a));

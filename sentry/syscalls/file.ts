@@ -8,7 +8,7 @@
  * Semantics and errnos: the man pages named at each handler (section 2).
  */
 import { constants } from 'node:os';
-import { c, check, closeFd, fstat, major, SYS } from '../native.js';
+import { c, check, closeFd, fstat, major, openat2, SYS } from '../native.js';
 import { asCaller } from '../kernel/creds.js';
 import {
   AT_FDCWD,
@@ -20,7 +20,8 @@ import {
   O_TRUNC,
   openPath,
 } from '../vfs/resolve.js';
-import { CONTINUE, ok, SysError, type Handler, type SyscallContext } from './types.js';
+import { CONTINUE, ok, SysError, type Handler, type Reply, type SyscallContext } from './types.js';
+import type { Task } from '../kernel/task.js';
 
 const E = constants.errno;
 const PATH_MAX = 4096;
@@ -45,8 +46,49 @@ const S_IFBLK = 0o060000;
 const S_IFIFO = 0o010000;
 const S_IFSOCK = 0o140000;
 
-/** Thrown by a handler that would block the notification loop; the call is redone on a slow-path thread. */
-export class WouldBlock extends Error {}
+/**
+ * Thrown by a handler that would block the notification loop; the call is
+ * finished on a slow-path thread. `resume` carries what the handler already
+ * did (a sentry fd to finish with), so the slow path does not redo it.
+ */
+export class WouldBlock extends Error {
+  constructor(readonly resume?: Resume) {
+    super('would block');
+  }
+}
+
+/** A FIFO the main loop opened non-blocking: the slow path reopens it blocking, as the caller asked. */
+export interface Resume {
+  fd: number;
+  flags: number;
+  cloexec: boolean;
+}
+
+/**
+ * Finishes an open handed over by the main loop: the FIFO's read end, which
+ * must wait for a writer (fifo(7)). The non-blocking fd is held until the
+ * end, so a peer never sees this open come and go. If a writer came while
+ * the call waited here (data, or a hang-up), open(2) would have returned:
+ * reopen at once; otherwise reopen blocking through the sentry's
+ * /proc/self/fd, which returns once a writer is there.
+ */
+export function resumeOpen(task: Task, r: Resume): Reply {
+  asCaller(task);
+  try {
+    pollBuf.writeInt32LE(r.fd, 0);
+    pollBuf.writeInt16LE(POLLIN, 4);
+    pollBuf.writeInt16LE(0, 6);
+    const ready = c.poll(pollBuf, 1, 0) > 0 && (pollBuf.readInt16LE(6) & (POLLIN | POLLHUP)) !== 0;
+    const fd = openat2(AT_FDCWD, self(r.fd), (r.flags & ~O_NONBLOCK) | O_CLOEXEC | (ready ? O_NONBLOCK : 0), 0, 0);
+    if (ready) check(c.fcntl(fd, F_SETFL, r.flags & (O_APPEND | O_DIRECT | O_NOATIME)));
+    return { kind: 'fd', fd, cloexec: r.cloexec };
+  } finally {
+    closeFd(r.fd);
+  }
+}
+const pollBuf = Buffer.alloc(8);
+const POLLIN = 1;
+const POLLHUP = 0x10;
 
 /** Whether this thread may block (slow-path threads) or must not (the main loop). */
 let mayBlock = false;
@@ -128,8 +170,9 @@ const open: Handler = (ctx) => {
     return CONTINUE;
   }
   if (type === S_IFIFO && wantBlock && !mayBlock) {
-    closeFd(fd);
-    throw new WouldBlock();
+    // A read end: open(2) must wait for a writer. Keep this fd (closing it could wake and then drop a peer).
+    if ((flags & 3) === 0) throw new WouldBlock({ fd, flags: sflags, cloexec: (flags & O_CLOEXEC) !== 0 });
+    // A write end opened non-blocking only succeeds when a reader is there: exactly when a blocking open returns.
   }
   if (wantBlock && !mayBlock) check(c.fcntl(fd, F_SETFL, flags & (O_APPEND | O_DIRECT | O_NOATIME)));
   return { kind: 'fd', fd, cloexec: (flags & O_CLOEXEC) !== 0 };

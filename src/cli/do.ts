@@ -15,6 +15,7 @@ import { resolve } from 'node:path';
 import { capMask, DEFAULT_CAPS } from '../caps.js';
 import { runSandbox, type Namespace, type SandboxSpec, type Volume } from '../sandbox.js';
 import { fatal } from './errors.js';
+import { c } from '../../sentry/native.js';
 
 /** Parses `-v HOST:GUEST[:ro]` (docker's form). */
 export function parseVolume(text: string): Volume {
@@ -59,7 +60,9 @@ export function doCommand(): Command {
     .passThroughOptions()
     .action(async (command: string[], o: DoOptions) => {
       const code = await runDo(command, o);
-      process.exit(code);
+      // _exit(2), not process.exit(): a slow-path thread may still sit in a blocking open of the dead
+      // sandbox's FIFO, and Node would wait for it forever.
+      c._exit(code);
     });
 }
 

@@ -37,6 +37,8 @@ const repsAt = args.indexOf('--reps');
 const REPS = repsAt >= 0 ? Math.max(1, Number(args[repsAt + 1]) || 5) : 5;
 const STARTUP_RUNS = 20;
 const PYTHON_RUNS = 10;
+/** Runs of the `node -e 0` reference row. */
+const NODE_RUNS = 10;
 
 const log = (s: string): void => void process.stderr.write(`${s}\n`);
 
@@ -248,9 +250,9 @@ function main(): void {
       },
       {
         id: '2b',
-        name: 'trapped, continued by the sentry: `umask(022)`, ns/call (20k)',
+        name: 'trapped, continued by the sentry: `umask(022)`, ns/call (10k)',
         unit: 'ns',
-        iterations: 20_000,
+        iterations: 10_000,
         samples: {},
         errors: [],
       },
@@ -309,14 +311,14 @@ function main(): void {
     // Reference point: what starting Node alone costs here (tvisor's floor).
     const nodeFloor: Row = {
       id: '6r',
-      name: 'reference: `node -e 0` in the tvisor column (Node startup alone, tvisor\'s floor), ms (median of 20)',
+      name: 'reference: `node -e 0` in the tvisor column (Node startup alone, tvisor\'s floor), ms (median of 10)',
       unit: 'ms',
-      iterations: STARTUP_RUNS,
+      iterations: NODE_RUNS,
       samples: {},
       errors: [],
     };
     log(`bench: row 6r: ${nodeFloor.name}`);
-    wallRow(nodeFloor, { native: native(['/bin/true']), node: native([process.execPath, '-e', '0']) }, STARTUP_RUNS);
+    wallRow(nodeFloor, { native: native(['/bin/true']), node: native([process.execPath, '-e', '0']) }, NODE_RUNS);
 
     const python: Row = {
       id: '7',

@@ -1,0 +1,143 @@
+/**
+ * The sandbox the launcher builds: namespaces (new and joined), init as pid 1,
+ * inherited fds, the terminal, the network modes, strace output, file
+ * operations performed with the caller's credentials.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { native, sandboxSh, TVISOR, tvisorDo } from './helpers.js';
+import { runSandbox, type SandboxSpec } from '../src/sandbox.js';
+import { capMask, DEFAULT_CAPS } from '../src/caps.js';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync('/tmp/tvisor-sbx-');
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('namespaces', () => {
+  it('the workload is pid 2 under a tiny init (pid 1) in its own pid namespace', () => {
+    const r = sandboxSh('echo $$; cat /proc/1/cmdline | tr "\\0" " "; ls /proc | grep -c "^[0-9]"');
+    const [pid, , count] = r.stdout.split('\n');
+    expect(pid).toBe('2');
+    expect(Number(count)).toBeLessThan(6);
+  });
+
+  it('init reaps orphans (no zombie is left)', () => {
+    const r = sandboxSh('sh -c "sleep 0.2 & exit 0"; sleep 0.8; grep -l "^State:.*Z" /proc/[0-9]*/status || echo none');
+    expect(r.stdout).toBe('none\n');
+  });
+
+  it('--network none has loopback only, up; --network host sees the host interfaces', () => {
+    const none = sandboxSh('cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " "; cat /sys/class/net/lo/operstate');
+    expect(none.stdout.split('\n')[0]).toBe('lo');
+    expect(none.stdout.trim().split('\n')).toHaveLength(2);
+    const host = sandboxSh('cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " " | sort', ['--network', 'host']);
+    const nat = native(['/bin/sh', '-c', 'cat /proc/net/dev | tail -n +3 | cut -d: -f1 | tr -d " " | sort']);
+    expect(host.stdout).toBe(nat.stdout);
+  });
+
+  it('has its own hostname (UTS namespace) and --hostname sets it', () => {
+    expect(sandboxSh('hostname', ['--hostname', 'box1']).stdout).toBe('box1\n');
+    expect(spawnSync('hostname', { encoding: 'utf8' }).stdout).not.toBe('box1\n');
+  });
+
+  it('joins an existing namespace by path (OCI namespaces[].path)', async () => {
+    // A process in a UTS namespace of its own, with a hostname only it has.
+    const holder = spawn('unshare', ['--uts', 'sh', '-c', 'hostname joined-uts; echo ready; exec sleep 30'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((r) => holder.stdout.once('data', () => r()));
+    const caps = capMask(DEFAULT_CAPS);
+    const out = join(dir, 'hostname');
+    const spec: SandboxSpec = {
+      args: ['/bin/sh', '-c', `hostname > ${out}`],
+      env: ['PATH=/usr/bin:/bin'],
+      cwd: '/',
+      rootfs: '',
+      overlay: 'memory',
+      volumes: [{ host: dir, guest: dir, readonly: false }],
+      namespaces: [{ type: 'uts', path: `/proc/${holder.pid}/ns/uts` }, { type: 'pid' }, { type: 'mount' }, { type: 'ipc' }],
+      caps: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: 0n },
+      noNewPrivileges: true,
+      straceFd: -1,
+      debugLog: null,
+    };
+    try {
+      expect(await runSandbox(spec)).toBe(0);
+      expect(readFileSync(out, 'utf8')).toBe('joined-uts\n');
+    } finally {
+      holder.kill('SIGKILL');
+    }
+  });
+});
+
+describe('process state', () => {
+  it('no inherited fd other than 0-2 reaches the workload', async () => {
+    const child = spawn(process.execPath, [TVISOR, 'do', '--', '/bin/sh', '-c', 'ls /proc/self/fd'], {
+      stdio: ['ignore', 'pipe', 'inherit', 'pipe', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => child.on('exit', r));
+    expect(out.trim().split('\n').sort()).toEqual(['0', '1', '2', '3']); // 3: ls's own directory fd
+  });
+
+  it('has the container default capabilities and no_new_privs', () => {
+    const r = sandboxSh('grep -E "^(CapEff|CapBnd|NoNewPrivs)" /proc/self/status');
+    expect(r.stdout).toBe('CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nNoNewPrivs:\t1\n');
+  });
+
+  it('passes a terminal through: isatty, ttyname, /dev/tty', () => {
+    const r = spawnSync('script', ['-qec', `${process.execPath} ${TVISOR} do -- sh -c 'tty; echo via-tty > /dev/tty; stty size >/dev/null && echo stty-ok'`, '/dev/null'], {
+      encoding: 'utf8',
+      input: '',
+    });
+    expect(r.stdout.replace(/\r/g, '')).toBe('/dev/console\nvia-tty\nstty-ok\n');
+  });
+
+  it('passes stdin, stdout and stderr through', () => {
+    const r = tvisorDo(['/bin/sh', '-c', 'tr a-z A-Z; echo err >&2'], [], { input: 'hello\n' });
+    expect(r.stdout).toBe('HELLO\n');
+    expect(r.stderr).toBe('err\n');
+  });
+});
+
+describe('the sentry performs file operations as the caller', () => {
+  it('files it creates belong to the caller and honour its umask', () => {
+    const r = sandboxSh(
+      'umask 027; mkdir /tmp/d; touch /tmp/f; mkfifo /tmp/p; ln -s f /tmp/l; stat -c "%n %a %u:%g" /tmp/d /tmp/f /tmp/p;' +
+        ' su -s /bin/sh nobody -c "umask 077; touch /tmp/d2 2>&1; mkdir /tmp/n; stat -c \\"%n %a %u\\" /tmp/n"',
+    );
+    expect(r.stdout).toBe(
+      '/tmp/d 750 0:0\n/tmp/f 640 0:0\n/tmp/p 640 0:0\n/tmp/n 700 65534\n',
+    );
+  });
+
+  it('a non-root caller gets EACCES where the kernel would refuse it', () => {
+    const r = sandboxSh('mkdir -m 700 /tmp/private && su -s /bin/sh nobody -c "touch /tmp/private/x; cat /etc/shadow" 2>&1; echo rc=$?');
+    expect(r.stdout).toMatch(/touch: cannot touch '\/tmp\/private\/x': Permission denied\ncat: \/etc\/shadow: Permission denied\nrc=1\n/);
+  });
+
+  it('a FIFO open waits for its peer without stalling other syscalls', () => {
+    const r = sandboxSh('mkfifo /tmp/q; (sleep 0.3; echo through-fifo > /tmp/q) & cat /tmp/q & for i in 1 2 3; do ls / >/dev/null; done; echo others-ran; wait');
+    expect(r.stdout).toBe('others-ran\nthrough-fifo\n');
+  });
+});
+
+describe('--strace', () => {
+  it('prints decoded trapped calls, continued and denied ones marked', () => {
+    const file = join(dir, 'strace.txt');
+    const r = tvisorDo(['/bin/sh', '-c', 'cat /etc/hostname >/dev/null; mkdir /tmp/s; cd /tmp; ln -s a b; unshare -n true 2>/dev/null; true'], [`--strace=${file}`]);
+    expect(r.status).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(text).toMatch(/^\[pid \d+\] openat\(AT_FDCWD, "\/etc\/hostname", O_RDONLY\) = \d+$/m);
+    expect(text).toMatch(/^\[pid \d+\] mkdir\("\/tmp\/s", 0777\) = 0$/m);
+    expect(text).toMatch(/^\[pid \d+\] chdir\("\/tmp"\) = \? <continued>$/m);
+    expect(text).toMatch(/^\[pid \d+\] unshare\(0x40000000, .*\) = -1 EPERM .* <denied>$/m);
+    expect(text).toMatch(/^\[pid \d+\] symlinkat\("a", AT_FDCWD, "b"\) = 0$/m);
+    expect(statSync(file).size).toBeGreaterThan(0);
+  });
+});
