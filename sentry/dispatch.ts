@@ -103,24 +103,21 @@ export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): 
       reply = { kind: 'errno', errno: e.errno };
     }
   }
-  let result: string;
+  // The answer first; the record (strace text, log) only when someone reads it.
+  let injected = 0;
   switch (reply.kind) {
     case 'value':
       o.platform.reply(n, reply.value, 0);
-      result = String(reply.value);
       break;
     case 'errno':
       o.platform.reply(n, 0, reply.errno);
-      result = errText(reply.errno);
       break;
     case 'continue':
       o.platform.continueCall(n);
-      result = '? <continued>';
       break;
     case 'fd':
       try {
-        const r = o.platform.injectFd(n, reply.fd, reply.cloexec);
-        result = r >= 0 ? String(r) : errText(-r);
+        injected = o.platform.injectFd(n, reply.fd, reply.cloexec);
       } finally {
         closeFd(reply.fd);
       }
@@ -128,9 +125,17 @@ export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): 
     case 'async':
       return;
   }
-  if (denied) {
-    result += ' <denied>';
-    o.log?.warn({ syscall: name, nr: n.nr, tid: n.tid, errno: reply.kind === 'errno' ? errnoName(reply.errno) : undefined, reason: denied }, `denied ${name}`);
-  }
-  if (o.straceFd >= 0) writeSync(o.straceFd, formatCall(ctx.spid(), name, n.args, ctx.strings, result) + '\n');
+  if (denied)
+    o.log?.warn(
+      { syscall: name, nr: n.nr, tid: n.tid, errno: reply.kind === 'errno' ? errnoName(reply.errno) : undefined, reason: denied },
+      `denied ${name}`,
+    );
+  if (o.straceFd < 0) return;
+  let result =
+    reply.kind === 'value' ? String(reply.value)
+    : reply.kind === 'errno' ? errText(reply.errno)
+    : reply.kind === 'continue' ? '? <continued>'
+    : injected >= 0 ? String(injected) : errText(-injected);
+  if (denied) result += ' <denied>';
+  writeSync(o.straceFd, formatCall(ctx.spid(), name, n.args, ctx.strings, result) + '\n');
 }
