@@ -27,6 +27,7 @@ import { join } from 'node:path';
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const TVISOR = join(ROOT, 'bin', 'tvisor.js');
 const MICRO_C = join(ROOT, 'test', 'bench', 'micro.c');
+const FLOOR_C = join(ROOT, 'test', 'bench', 'notif_floor.c');
 const BWRAP = '/usr/bin/bwrap';
 const PYTHON = '/usr/bin/python3';
 const PIN = ['taskset', '-c', '0'];
@@ -86,7 +87,7 @@ function median(xs: number[]): number {
 
 // ---------------------------------------------------------------- rows
 
-type Variant = 'native' | 'tvisor' | 'bwrap' | 'node';
+type Variant = 'native' | 'tvisor' | 'bwrap' | 'node' | 'cfloor';
 
 interface Row {
   id: string;
@@ -113,7 +114,7 @@ function ratio(row: Row, v: Variant): number {
 
 /** The variant shown in the table's tvisor column: tvisor, or `node -e 0` in the reference row. */
 function sandboxed(row: Row): Variant {
-  return row.samples.tvisor ? 'tvisor' : row.samples.node ? 'node' : 'tvisor';
+  return row.samples.tvisor ? 'tvisor' : row.samples.node ? 'node' : row.samples.cfloor ? 'cfloor' : 'tvisor';
 }
 
 /**
@@ -215,6 +216,7 @@ function main(): void {
   need(TVISOR, 'tvisor (bin/tvisor.js)');
   need(join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'compiled tvisor (run npm run build)');
   need(MICRO_C, 'micro.c');
+  need(FLOOR_C, 'notif_floor.c');
   need(BWRAP, 'bubblewrap');
   need(PYTHON, 'python3');
 
@@ -296,6 +298,27 @@ function main(): void {
       microRow(r, micro, mode, scale);
     }
 
+    // Reference points: the user-notify mechanism alone, answered by a C supervisor in another process
+    // (as tvisor's sentry is), so every round trip switches address spaces. Nothing tvisor can beat.
+    const floorBin = join(tmp, 'notif_floor');
+    const fcc = run(['gcc', '-O2', '-Wall', '-pthread', '-o', floorBin, FLOOR_C]);
+    if (!fcc.ok) log(`bench: gcc notif_floor failed: ${fcc.error}`);
+    const floorRows: [Row, string, string][] = [
+      [{ id: '2c', name: 'reference: one call answered by a C user-notify supervisor process (getppid), ns/call (20k)', unit: 'ns', iterations: 20_000, samples: {}, errors: [] }, 'getppid', 'getppid'],
+      [{ id: '3c', name: 'reference: `openat`+`close`, openat injected by a C user-notify supervisor process, ns/pair (20k)', unit: 'ns', iterations: 20_000, samples: {}, errors: [] }, 'openat', 'openclose'],
+    ];
+    for (const [r, floorMode, microMode] of floorRows) {
+      log(`bench: row ${r.id}: ${r.name}`);
+      for (let rep = 0; rep < REPS; rep++) {
+        const a = run(native([micro, microMode, String(r.iterations)]));
+        const b = run(native([floorBin, floorMode, String(r.iterations), 'process']));
+        if (a.ok) addSample(r, 'native', Number(a.stdout.trim()));
+        else r.errors.push(`native: ${a.error}`);
+        if (b.ok) addSample(r, 'cfloor', Number(b.stdout.trim()));
+        else r.errors.push(`C supervisor: ${b.error}`);
+      }
+    }
+
     const startup: Row = {
       id: '6',
       name: 'startup: `/bin/true` (whole command, wall), ms (median of 20)',
@@ -332,7 +355,7 @@ function main(): void {
     const py = [PYTHON, '-c', 'pass'];
     wallRow(python, { native: native(py), bwrap: bwrap(py), tvisor: tvisor(py) }, PYTHON_RUNS);
 
-    const all = [...rows, startup, nodeFloor, python];
+    const all = [...rows, ...floorRows.map(([r]) => r), startup, nodeFloor, python];
     const info = machine();
     const secs = (Date.now() - started) / 1000;
     const lines = [
