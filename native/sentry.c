@@ -67,16 +67,20 @@ long tv_vm_read_string(int pid, uint64_t addr, char *buf, size_t max) {
  * CAPS: effective low/high, permitted low/high.
  */
 long tv_set_creds(uint32_t fsuid, uint32_t fsgid, const uint32_t *groups, int ngroups, const uint32_t *caps) {
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct d[2];
+  if (syscall(SYS_capget, &h, d) < 0) return -errno;
+  /* Raise effective to permitted first: the previous caller's set may lack CAP_SETUID/CAP_SETGID. */
+  d[0].effective = d[0].permitted;
+  d[1].effective = d[1].permitted;
+  if (syscall(SYS_capset, &h, d) < 0) return -errno;
   if (syscall(SYS_setgroups, ngroups, groups) < 0) return -errno;
   syscall(SYS_setfsgid, fsgid);
   syscall(SYS_setfsuid, fsuid);
   if ((uint32_t)syscall(SYS_setfsuid, -1) != fsuid) return -EPERM;
   if ((uint32_t)syscall(SYS_setfsgid, -1) != fsgid) return -EPERM;
-  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
-  struct __user_cap_data_struct d[2];
-  if (syscall(SYS_capget, &h, d) < 0) return -errno;
-  d[0].effective = caps[0];
-  d[1].effective = caps[1];
+  d[0].effective = caps[0] & d[0].permitted;
+  d[1].effective = caps[1] & d[1].permitted;
   if (syscall(SYS_capset, &h, d) < 0) return -errno;
   return 0;
 }

@@ -116,6 +116,11 @@ describe('the sentry performs file operations as the caller', () => {
     );
   });
 
+  it('root is root again after a non-root caller (the sentry switches back)', () => {
+    const r = sandboxSh('su -s /bin/sh nobody -c "touch /tmp/x1"; mkdir /root/after && touch /root/after/f && stat -c "%n %u" /root/after/f; cat /etc/shadow >/dev/null && echo read-ok');
+    expect(r.stdout).toBe('/root/after/f 0\nread-ok\n');
+  });
+
   it('a non-root caller gets EACCES where the kernel would refuse it', () => {
     const r = sandboxSh('mkdir -m 700 /tmp/private && su -s /bin/sh nobody -c "touch /tmp/private/x; cat /etc/shadow" 2>&1; echo rc=$?');
     expect(r.stdout).toMatch(/touch: cannot touch '\/tmp\/private\/x': Permission denied\ncat: \/etc\/shadow: Permission denied\nrc=1\n/);

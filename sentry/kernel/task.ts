@@ -7,11 +7,14 @@
  * all of them trapped (see the syscall table):
  * - clone/fork/vfork drop the whole cache (a new task may reuse a dead tid);
  * - execve, the set*id family, setgroups, capset and umask are continued, so
- *   they take effect only after the sentry answered: the caller's thread
- *   group becomes "volatile" (read afresh on every call, never cached) until
- *   the same thread traps again, which proves its earlier call completed.
+ *   they take effect only after the sentry answered. The cache is dropped and
+ *   the caller's tid becomes "volatile": while any tid is volatile nothing is
+ *   cached (every lookup reads /proc afresh). A tid stops being volatile when
+ *   it traps again, which proves its earlier call completed, or after
+ *   VOLATILE_MS (a thread that changed its credentials and then exited).
  */
 import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { SysError } from '../syscalls/types.js';
 import { constants } from 'node:os';
 
@@ -37,8 +40,9 @@ export interface Task {
 }
 
 const cache = new Map<number, Task>();
-/** Sandbox tgid → host tid whose continued credential change is in flight. */
+/** Host tids whose continued credential change may still be in flight → when it was marked (ms). */
 const volatile = new Map<number, number>();
+const VOLATILE_MS = 1000;
 let caching = true;
 
 /** Turns the cache off (slow-path workers, which see no invalidations). */
@@ -83,12 +87,13 @@ export function parseStatus(tid: number, text: string): Task {
 
 /** The task for host thread `tid`; ESRCH when it has gone. */
 export function taskOf(tid: number): Task {
-  let t = cache.get(tid);
-  if (t) {
-    if (volatile.size === 0) return t;
-    if (volatile.get(t.spid) === tid) volatile.delete(t.spid);
-    else if (!volatile.has(t.spid)) return t;
+  if (volatile.size > 0) {
+    volatile.delete(tid);
+    const now = performance.now();
+    for (const [t, at] of volatile) if (now - at > VOLATILE_MS) volatile.delete(t);
   }
+  let t = cache.get(tid);
+  if (t) return t;
   let text: string;
   try {
     text = readFileSync(`/proc/${tid}/status`, 'latin1');
@@ -96,15 +101,14 @@ export function taskOf(tid: number): Task {
     throw new SysError(constants.errno.ESRCH, `task ${tid} gone`);
   }
   t = parseStatus(tid, text);
-  if (volatile.get(t.spid) === tid) volatile.delete(t.spid);
-  if (caching && !volatile.has(t.spid)) cache.set(tid, t);
+  if (caching && volatile.size === 0) cache.set(tid, t);
   return t;
 }
 
-/** Marks `task`'s thread group volatile until `task` traps again (see above). */
-export function credentialsChanging(task: Task): void {
-  volatile.set(task.spid, task.tid);
-  for (const [tid, t] of cache) if (t.spid === task.spid) cache.delete(tid);
+/** Marks `tid` volatile (see above): its continued call may change credentials of its whole thread group. */
+export function credentialsChanging(tid: number): void {
+  cache.clear();
+  volatile.set(tid, performance.now());
 }
 
 /** Drops every cached task (after a clone, execve or credential change). */

@@ -38,7 +38,7 @@ function notePath(ctx: SyscallContext, addr: bigint | undefined): void {
 /** execve(2), execveat(2): continued; the kernel resolves the file in the sandbox's mount namespace. */
 const execve: Handler = (ctx) => {
   notePath(ctx, ctx.nrName === 'execve' ? ctx.args[0] : ctx.args[1]);
-  credentialsChanging(ctx.task);
+  credentialsChanging(ctx.tid);
   return CONTINUE;
 };
 
@@ -50,7 +50,7 @@ const chdir: Handler = (ctx) => {
 
 /** set*id, setgroups, capset, umask: continued; the caller's cached credentials are dropped. */
 const credentials: Handler = (ctx) => {
-  credentialsChanging(ctx.task);
+  credentialsChanging(ctx.tid);
   return CONTINUE;
 };
 
