@@ -126,6 +126,54 @@ describe('the sentry performs file operations as the caller', () => {
     expect(r.stdout).toMatch(/touch: cannot touch '\/tmp\/private\/x': Permission denied\ncat: \/etc\/shadow: Permission denied\nrc=1\n/);
   });
 
+  it('path calls give the same results and errnos as natively (python3 os module)', () => {
+    const script = `
+import os, errno
+d = os.environ['D']
+def t(name, f):
+    try: r = f(); print(name, 'ok', r if r is not None else '')
+    except OSError as e: print(name, errno.errorcode[e.errno])
+open(d + '/f', 'w').close()
+t('setxattr', lambda: os.setxattr(d + '/f', 'user.k', b'v'))
+t('getxattr', lambda: os.getxattr(d + '/f', 'user.k'))
+t('symlink', lambda: os.symlink('f', d + '/l'))
+t('lsetxattr', lambda: os.setxattr(d + '/l', 'user.k', b'v', follow_symlinks=False))
+t('setxattr-via-link', lambda: os.setxattr(d + '/l', 'user.j', b'w'))
+t('listxattr', lambda: sorted(os.listxattr(d + '/f')))
+t('removexattr', lambda: os.removexattr(d + '/f', 'user.k'))
+t('removexattr-missing', lambda: os.removexattr(d + '/f', 'user.k'))
+t('chmod-via-link', lambda: os.chmod(d + '/l', 0o640))
+t('stat-mode', lambda: oct(os.stat(d + '/f').st_mode & 0o777))
+t('utime', lambda: os.utime(d + '/f', (1, 2)))
+t('mtime', lambda: os.stat(d + '/f').st_mtime)
+t('truncate', lambda: os.truncate(d + '/l', 5))
+t('size', lambda: os.stat(d + '/f').st_size)
+t('link', lambda: os.link(d + '/f', d + '/h'))
+t('nlink', lambda: os.stat(d + '/f').st_nlink)
+t('rename-noreplace-exists', lambda: os.rename(d + '/h', d + '/f') )
+t('mkdir', lambda: os.mkdir(d + '/sub'))
+t('mkdir-exists', lambda: os.mkdir(d + '/sub'))
+t('rmdir-notempty', lambda: (open(d + '/sub/x', 'w').close(), os.rmdir(d + '/sub')))
+t('unlink-dir', lambda: os.unlink(d + '/sub'))
+t('open-notdir', lambda: os.open(d + '/f/x', os.O_RDONLY))
+t('open-excl', lambda: os.open(d + '/f', os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+t('open-nofollow', lambda: os.open(d + '/l', os.O_RDONLY | os.O_NOFOLLOW))
+t('open-toolong', lambda: os.open(d + '/' + 'a' * 300, os.O_RDONLY))
+t('open-pathmax', lambda: os.open('/' + 'a/' * 2100, os.O_RDONLY))
+t('mknod-chr', lambda: os.mknod(d + '/c', 0o600 | 0o020000, os.makedev(1, 3)))
+`;
+    const host = mkdtempSync('/tmp/tvisor-os-');
+    try {
+      const nat = native(['/usr/bin/python3', '-c', script], { env: { ...process.env, D: host } });
+      const sbx = tvisorDo(['/usr/bin/python3', '-c', script], [], { env: { ...process.env, D: '/tmp' } });
+      // Natively root has CAP_MKNOD and may create a device node; the sandbox refuses device nodes.
+      expect(sbx.stdout).toBe(nat.stdout.replace(/^mknod-chr ok \n/m, 'mknod-chr EPERM\n'));
+      expect(sbx.stdout).toContain('open-toolong ENAMETOOLONG');
+    } finally {
+      rmSync(host, { recursive: true, force: true });
+    }
+  });
+
   it('a FIFO open waits for its peer without stalling other syscalls', () => {
     const r = sandboxSh('mkfifo /tmp/q; (sleep 0.3; echo through-fifo > /tmp/q) & cat /tmp/q & for i in 1 2 3; do ls / >/dev/null; done; echo others-ran; wait');
     expect(r.stdout).toBe('others-ran\nthrough-fifo\n');

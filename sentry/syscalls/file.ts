@@ -378,66 +378,52 @@ function xattrTarget(ctx: SyscallContext, dirfd: number, p: string, follow: bool
   return { fd, path: self(fd, base) };
 }
 
-/** setxattr(2), lsetxattr(2), setxattrat(2). */
+/**
+ * What an xattr call names, from its plain form (path, name at args 0-1; the
+ * l- variants do not follow) or its *at form (dirfd, path, AT_* flags, name
+ * at args 0-3). Null when it names the caller's own fd (AT_EMPTY_PATH).
+ */
+function xattrCall(ctx: SyscallContext): { dirfd: number; p: string; follow: boolean; name: string } | null {
+  const a = ctx.args;
+  if (!ctx.nrName.endsWith('xattrat'))
+    return { dirfd: AT_FDCWD, p: path(ctx, a[0]), follow: !ctx.nrName.startsWith('l'), name: xattrName(ctx, a[1]) };
+  const dirfd = fdArg(a[0]);
+  const p = path(ctx, a[1]);
+  const at = u32(a[2]);
+  if (at & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
+  if (p === '' && at & AT_EMPTY_PATH) return null;
+  return { dirfd, p, follow: !(at & AT_SYMLINK_NOFOLLOW), name: xattrName(ctx, a[3]) };
+}
+
+/** setxattr(2), lsetxattr(2), setxattrat(2) (value, size and flags in struct xattr_args). */
 const setxattr: Handler = (ctx) => {
   const a = ctx.args;
-  let dirfd = AT_FDCWD;
-  let p: string;
-  let name: string;
-  let value: Buffer;
-  let flags: number;
-  let follow = ctx.nrName === 'setxattr';
+  const x = xattrCall(ctx);
+  if (!x) return CONTINUE;
+  let valueAddr = a[2]!;
+  let size = Number(a[3]);
+  let flags = u32(a[4]);
   if (ctx.nrName === 'setxattrat') {
-    dirfd = fdArg(a[0]);
-    p = path(ctx, a[1]);
-    const at = u32(a[2]);
-    if (at & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
-    if (p === '' && at & AT_EMPTY_PATH) return CONTINUE;
-    follow = !(at & AT_SYMLINK_NOFOLLOW);
-    name = xattrName(ctx, a[3]);
     if (Number(a[5]) < 16) throw new SysError(E.EINVAL);
     const args = ctx.readMemory(a[4]!, 16);
-    const size = args.readUInt32LE(8);
-    if (size > XATTR_SIZE_MAX) throw new SysError(E.E2BIG);
-    value = ctx.readMemory(args.readBigUInt64LE(0), size);
-    flags = args.readUInt32LE(12);
-  } else {
-    p = path(ctx, a[0]);
-    name = xattrName(ctx, a[1]);
-    const size = Number(a[3]);
-    if (size > XATTR_SIZE_MAX) throw new SysError(E.E2BIG);
-    value = ctx.readMemory(a[2]!, size);
-    flags = u32(a[4]);
+    [valueAddr, size, flags] = [args.readBigUInt64LE(0), args.readUInt32LE(8), args.readUInt32LE(12)];
   }
+  if (size > XATTR_SIZE_MAX) throw new SysError(E.E2BIG);
+  const value = ctx.readMemory(valueAddr, size);
   asCaller(ctx.task);
-  const t = xattrTarget(ctx, dirfd, p, follow);
-  const fn = follow ? c.setxattr : c.lsetxattr;
-  return using(t.fd, () => ok(check(fn(t.path, name, value, value.length, flags))));
+  const t = xattrTarget(ctx, x.dirfd, x.p, x.follow);
+  const fn = x.follow ? c.setxattr : c.lsetxattr;
+  return using(t.fd, () => ok(check(fn(t.path, x.name, value, value.length, flags))));
 };
 
 /** removexattr(2), lremovexattr(2), removexattrat(2). */
 const removexattr: Handler = (ctx) => {
-  const a = ctx.args;
-  let dirfd = AT_FDCWD;
-  let p: string;
-  let name: string;
-  let follow = ctx.nrName === 'removexattr';
-  if (ctx.nrName === 'removexattrat') {
-    dirfd = fdArg(a[0]);
-    p = path(ctx, a[1]);
-    const at = u32(a[2]);
-    if (at & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
-    if (p === '' && at & AT_EMPTY_PATH) return CONTINUE;
-    follow = !(at & AT_SYMLINK_NOFOLLOW);
-    name = xattrName(ctx, a[3]);
-  } else {
-    p = path(ctx, a[0]);
-    name = xattrName(ctx, a[1]);
-  }
+  const x = xattrCall(ctx);
+  if (!x) return CONTINUE;
   asCaller(ctx.task);
-  const t = xattrTarget(ctx, dirfd, p, follow);
-  const fn = follow ? c.removexattr : c.lremovexattr;
-  return using(t.fd, () => ok(check(fn(t.path, name))));
+  const t = xattrTarget(ctx, x.dirfd, x.p, x.follow);
+  const fn = x.follow ? c.removexattr : c.lremovexattr;
+  return using(t.fd, () => ok(check(fn(t.path, x.name))));
 };
 
 /** Handlers of the path family, by table group. */
