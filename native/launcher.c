@@ -43,6 +43,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
 #include <sys/mount.h>
 #ifndef OPEN_TREE_CLONE
 #define OPEN_TREE_CLONE 1
@@ -56,6 +58,7 @@
 #define MOUNT_ATTR_RDONLY 0x1
 #define MOUNT_ATTR_NOSUID 0x2
 #define MOUNT_ATTR_NODEV 0x4
+#define MOUNT_ATTR_NOEXEC 0x8
 #endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
@@ -320,6 +323,58 @@ static void build_dev(int rootfd) {
   mount_at(rootfd, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
+/*
+ * The kernel interfaces that would reach the host from a root workload:
+ * masked (an empty read-only tmpfs over directories, the sandbox's /dev/null
+ * over files) or made read-only, as runc and containerd do by default
+ * (runtime-spec maskedPaths / readonlyPaths). /proc/sys is the sharpest:
+ * kernel.core_pattern runs a program as root on the host.
+ */
+static const char *const masked_paths[] = {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                                           "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                                           "/proc/sched_debug", "/proc/scsi", "/proc/kmsg", "/sys/firmware",
+                                           "/sys/devices/virtual/powercap"};
+static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+
+static void harden_proc_sys(int root) {
+  stage = "masked paths";
+  char target[64], src[64];
+  int devnull = openat2_(root, "/dev/null", O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT);
+  if (devnull < 0) die("/dev/null");
+  fdpath(src, sizeof src, devnull);
+  for (size_t i = 0; i < sizeof masked_paths / sizeof masked_paths[0]; i++) {
+    int fd = openat2_(root, masked_paths[i], O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      die("%s", masked_paths[i]);
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0) die("stat %s", masked_paths[i]);
+    fdpath(target, sizeof target, fd);
+    if (S_ISDIR(st.st_mode) ? mount("tvisor-masked", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0")
+                            : mount(src, target, NULL, MS_BIND, NULL))
+      die("mask %s", masked_paths[i]);
+    close(fd);
+  }
+  close(devnull);
+  stage = "read-only paths";
+  for (size_t i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++) {
+    int fd = openat2_(root, readonly_paths[i], O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+    if (fd < 0) {
+      if (errno == ENOENT) continue;
+      die("%s", readonly_paths[i]);
+    }
+    int mfd = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+    struct mount_attr_ { uint64_t set, clr, prop, userns; } a = {
+        .set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
+    if (mfd < 0 || syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0 ||
+        syscall(SYS_move_mount, mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      die("read-only %s", readonly_paths[i]);
+    close(mfd);
+    close(fd);
+  }
+}
+
 static void build_mounts(void) {
   stage = "mounts";
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
@@ -383,6 +438,7 @@ static void build_mounts(void) {
     close(cfg.vol[i].fd);
   }
   close(lower);
+  harden_proc_sys(root);
   stage = "pivot_root";
   if (fchdir(root) < 0) die("chdir new root");
   if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root");
@@ -490,12 +546,13 @@ static void run_init(int lifeline) {
   if (poll(&pf, 1, 0) > 0) _exit(125); /* L died before the prctl */
   setpgid(0, 0);
   build_mounts();
-  if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("sethostname");
+  stage = "hostname";
+  if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("%s", cfg.hostname);
   stage = "cwd";
   /* "?PATH": the caller's own cwd, which the sandbox may lack: then "/". */
   if (cfg.cwd && cfg.cwd[0] == '?') {
     if (chdir(cfg.cwd + 1) < 0 && chdir("/") < 0) die("cwd /");
-  } else if (cfg.cwd && chdir(cfg.cwd) < 0) die("cwd %s", cfg.cwd);
+  } else if (cfg.cwd && chdir(cfg.cwd) < 0) die("%s", cfg.cwd);
   set_user();
   if (cfg.have_caps) set_caps();
   stage = "no_new_privs";
@@ -548,7 +605,35 @@ static void run_init(int lifeline) {
   }
 }
 
-int main(void) {
+/*
+ * Runs this launcher from a sealed memfd copy of itself, so that the sandbox's
+ * pid 1 (a fork of it) has no host file as /proc/1/exe: through that magic
+ * link a workload could chmod, chown or set xattrs on the host binary (the
+ * runc CVE-2019-5736 lesson).
+ */
+static void reexec_sealed(char **argv) {
+  char self[256];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n < 0) _exit(125);
+  self[n] = 0;
+  if (strncmp(self, "/memfd:tvisor-launch", 20) == 0) return;
+  int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+  int mfd = (int)syscall(SYS_memfd_create, "tvisor-launch", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (src < 0 || mfd < 0) _exit(125);
+  for (;;) {
+    ssize_t r = sendfile(mfd, src, NULL, 1 << 20);
+    if (r < 0) _exit(125);
+    if (r == 0) break;
+  }
+  close(src);
+  if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) _exit(125);
+  fexecve(mfd, argv, environ);
+  _exit(125);
+}
+
+int main(int argc, char **argv) {
+  (void)argc;
+  reexec_sealed(argv);
   const char *pp = getenv("TVISOR_PARENT_PID");
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return 125;
   if (!pp || getppid() != (pid_t)atoi(pp)) return 125;
@@ -556,6 +641,12 @@ int main(void) {
   read_config();
   if (cfg.n_arg == 0) { errno = EINVAL; die("no command"); }
 
+  stage = "stdio";
+  for (int fd = 0; fd <= 2; fd++) {
+    struct stat st;
+    /* A directory as stdio would be a handle on the host tree (/proc/self/fd/0/..). */
+    if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) { errno = EISDIR; die("fd %d", fd); }
+  }
   fg_tty = isatty(0) && tcgetpgrp(0) == getpgrp();
   uint32_t created;
   enter_namespaces(&created);

@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_ROOTFS, ROOT, tvisorDo } from './helpers.js';
@@ -94,6 +94,45 @@ describe('reading a host file outside the sandbox root', () => {
   });
 });
 
+describe('the host kernel and the launcher are out of reach', () => {
+  it('/proc/sys and the other kernel knobs are read-only or masked (core_pattern runs a host program as root)', () => {
+    const before = readFileSync('/proc/sys/kernel/core_pattern', 'utf8');
+    const r = tvisorDo(['/bin/sh', '-c',
+      'echo "|/tmp/evil" > /proc/sys/kernel/core_pattern; echo rc=$?; ' +
+      'python3 -c "open(\'/proc/sys/vm/drop_caches\', \'w\').write(\'3\')" 2>&1 | tail -1; ' +
+      'ls /proc/acpi | wc -l; cat /proc/timer_list | wc -c; grep -c " ro," /proc/self/mountinfo'], []);
+    expect(readFileSync('/proc/sys/kernel/core_pattern', 'utf8')).toBe(before);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toBe('rc=2');
+    expect(lines[1]).toMatch(/Read-only file system/);
+    expect(lines[2]).toBe('0');
+    expect(lines[3]).toBe('0');
+    expect(Number(lines[4])).toBeGreaterThanOrEqual(4);
+    expect(r.stderr).toMatch(/core_pattern: Read-only file system/);
+  });
+
+  it('/proc/1/exe is a sealed copy of the launcher, not the host file', () => {
+    const launcher = join(ROOT, 'native/build/tvisor-launch');
+    const before = statSync(launcher);
+    const r = tvisorDo(['/bin/sh', '-c', 'readlink /proc/1/exe; chmod 6777 /proc/1/exe; chown 1000:1000 /proc/1/exe; touch -d 2001-01-01 /proc/1/exe; echo x >> /proc/1/exe'], []);
+    expect(r.stdout).toBe('/memfd:tvisor-launch (deleted)\n');
+    const after = statSync(launcher);
+    expect([after.mode, after.uid, after.gid, after.mtimeMs, after.size]).toEqual([before.mode, before.uid, before.gid, before.mtimeMs, before.size]);
+  });
+
+  it('a directory given as stdio is refused (it would be a handle on the host tree)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const fd = openSync('/tmp', 'r');
+    try {
+      const r = spawnSync(process.execPath, [join(ROOT, 'bin/tvisor.js'), 'do', '--', '/bin/ls', '/proc/self/fd/0/..'], { stdio: [fd, 'pipe', 'pipe'], encoding: 'utf8' });
+      expect(r.status).toBe(125);
+      expect(r.stderr).toBe('tvisor: stdio: fd 0: Is a directory\n');
+    } finally {
+      closeSync(fd);
+    }
+  });
+});
+
 describe('writes stay inside', () => {
   it('writing /etc/passwd inside leaves the host file untouched', () => {
     const before = createHash('sha256').update(readFileSync('/etc/passwd')).digest('hex');
@@ -117,6 +156,12 @@ describe('the syscall filter', () => {
   it('an x32 syscall number kills the process with SIGSYS', () => {
     const r = probeIn(['syscalls', String(0x40000000 + 39)]);
     expect(r.status).toBe(128 + constants.signals.SIGSYS);
+  });
+
+  it('a negative syscall number gets ENOSYS, as natively (it is not x32)', () => {
+    const r = probeIn(['syscalls', '-1']);
+    expect(r.stdout).toBe('-1 -1 ENOSYS\n');
+    expect(r.status).toBe(0);
   });
 
   it('TIOCSTI and TIOCLINUX are refused, also with high bits set in the request', () => {

@@ -88,7 +88,7 @@ export function buildFilterInsns(opts: FilterOptions = {}): Insn[] {
     push(e.nr, e.nr, key, e.rules ? e : undefined);
     next = e.nr + 1;
   }
-  push(next, X32_SYSCALL_BIT - 1, 'trap');
+  push(next, 0xffffffff, 'trap');
 
   const out: Insn[] = [];
   const ret = (k: number): void => void out.push({ code: BPF_RET_K, jt: 0, jf: 0, k });
@@ -98,6 +98,8 @@ export function buildFilterInsns(opts: FilterOptions = {}): Insn[] {
   out.push({ code: BPF_JMP_JEQ_K, jt: 1, jf: 0, k: AUDIT_ARCH_X86_64 });
   ret(SECCOMP_RET_KILL_PROCESS);
   ld(0);
+  // x32: bit 30 set in a number below 2^31 (a "negative" number such as -1 is not x32: it gets ENOSYS, as natively).
+  out.push({ code: BPF_JMP_JGE_K, jt: 2, jf: 0, k: 0x80000000 });
   out.push({ code: BPF_JMP_JSET_K, jt: 0, jf: 1, k: X32_SYSCALL_BIT });
   ret(SECCOMP_RET_KILL_PROCESS);
 

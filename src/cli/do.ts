@@ -24,6 +24,7 @@ export function parseVolume(text: string): Volume {
   if (parts.length === 3 && (parts[2] === 'ro' || parts[2] === 'rw')) ro = parts.pop() === 'ro';
   if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`invalid volume "${text}": want HOST:GUEST[:ro]`);
   if (!parts[1].startsWith('/')) throw new Error(`invalid volume "${text}": GUEST must be absolute`);
+  if (parts[1].replace(/\/+/g, '/').replace(/\/$/, '') === '') throw new Error(`invalid volume "${text}": GUEST cannot be /`);
   return { host: resolve(parts[0]), guest: parts[1], readonly: ro };
 }
 
@@ -92,7 +93,13 @@ async function runDo(command: string[], o: DoOptions): Promise<number> {
   if (o.network === 'none') namespaces.push({ type: 'network' });
   let straceFd = -1;
   if (o.strace === true) straceFd = 2;
-  else if (typeof o.strace === 'string') straceFd = openSync(o.strace, 'w');
+  else if (typeof o.strace === 'string') {
+    try {
+      straceFd = openSync(o.strace, 'w');
+    } catch (e) {
+      fatal(`--strace ${o.strace}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
   const caps = capMask(DEFAULT_CAPS);
   const spec: SandboxSpec = {
     args: command,
