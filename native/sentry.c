@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include <signal.h>
+#include <pthread.h>
 
 /* Reads LEN bytes at ADDR of process PID into BUF (process_vm_readv(2)). */
 long tv_vm_read(int pid, uint64_t addr, void *buf, size_t len) {
@@ -83,4 +85,30 @@ long tv_set_creds(uint32_t fsuid, uint32_t fsgid, const uint32_t *groups, int ng
   d[1].effective = caps[1] & d[1].permitted;
   if (syscall(SYS_capset, &h, d) < 0) return -errno;
   return 0;
+}
+
+static void tv_wake(int sig) { (void)sig; }
+
+/*
+ * Slow-path threads block in syscalls (a FIFO open) on a caller's behalf.
+ * When the caller gets a signal it would handle, the sentry interrupts that
+ * syscall with SIG: an empty handler without SA_RESTART makes it fail with
+ * EINTR (signal(7)). Installs the handler and unblocks SIG in this thread.
+ */
+long tv_wake_setup(int sig) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = tv_wake;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(sig, &sa, NULL) < 0) return -errno;
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  if (pthread_sigmask(SIG_UNBLOCK, &set, NULL) != 0) return -EINVAL;
+  return syscall(SYS_gettid);
+}
+
+/* tgkill(2): SIG to thread TID of this process. */
+long tv_wake_thread(int tid, int sig) {
+  return syscall(SYS_tgkill, getpid(), tid, sig) < 0 ? -errno : 0;
 }

@@ -70,6 +70,8 @@ export const c = {
   vmRead: lib.func('long tv_vm_read(int pid, uint64_t addr, void *buf, unsigned long len)'),
   vmWrite: lib.func('long tv_vm_write(int pid, uint64_t addr, void *buf, unsigned long len)'),
   vmReadString: lib.func('long tv_vm_read_string(int pid, uint64_t addr, void *buf, unsigned long max)'),
+  wakeSetup: lib.func('long tv_wake_setup(int sig)'),
+  wakeThread: lib.func('long tv_wake_thread(int tid, int sig)'),
   setCreds: lib.func('long tv_set_creds(uint32_t fsuid, uint32_t fsgid, void *groups, int ngroups, void *caps)'),
 };
 

@@ -12,6 +12,7 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
@@ -39,7 +40,34 @@ export interface SentryConfig {
   testUnscopedResolve?: boolean;
 }
 
+/**
+ * Shared state of one slow-path thread (Int32Array over a SharedArrayBuffer):
+ * [0] busy (0 idle, 1 working), [1] the thread's tid, [2] the caller's tid.
+ */
 type Role = { role: 'slow'; cfg: SentryConfig; busy: Int32Array };
+/** Interrupts a slow-path thread's blocking syscall (native/sentry.c tv_wake_setup). */
+const WAKE_SIGNAL = 34 + 3; // SIGRTMIN+3
+/** How often callers of busy slow-path threads are checked for pending signals, ms. */
+const SIGNAL_CHECK_MS = 10;
+
+/**
+ * True when host thread `tid` has a pending signal it neither blocks nor
+ * leaves to the default action (proc(5): SigPnd, ShdPnd, SigBlk, SigCgt):
+ * natively that signal would interrupt a blocking open(2).
+ */
+function hasCaughtSignal(tid: number): boolean {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${tid}/status`, 'latin1');
+  } catch {
+    return false;
+  }
+  const mask = (name: string): bigint => {
+    const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(text);
+    return m ? BigInt('0x' + m[1]) : 0n;
+  };
+  return ((mask('SigPnd') | mask('ShdPnd')) & ~mask('SigBlk') & mask('SigCgt')) !== 0n;
+}
 
 const MAX_SLOW = 32;
 /** One call for a slow-path thread. */
@@ -82,6 +110,19 @@ class SlowPool {
     return this.queue.length;
   }
 
+  get busy(): boolean {
+    return this.workers.some((s) => Atomics.load(s.busy, 0) !== 0);
+  }
+
+  /** Interrupts the blocking syscall of each slow-path thread whose caller got a signal it handles. */
+  interruptSignalled(): void {
+    for (const s of this.workers) {
+      if (Atomics.load(s.busy, 0) === 0) continue;
+      const worker = Atomics.load(s.busy, 1);
+      if (worker > 0 && hasCaughtSignal(Atomics.load(s.busy, 2))) c.wakeThread(worker, WAKE_SIGNAL);
+    }
+  }
+
   submit(n: Notification, resume?: Resume): void {
     this.queue.push({ n, resume });
     this.drain();
@@ -92,7 +133,7 @@ class SlowPool {
     while (this.queue.length > 0) {
       let slot = this.workers.find((s) => Atomics.load(s.busy, 0) === 0);
       if (!slot && this.workers.length < MAX_SLOW) {
-        const busy = new Int32Array(new SharedArrayBuffer(4));
+        const busy = new Int32Array(new SharedArrayBuffer(12));
         const w = new Worker(fileURLToPath(import.meta.url), {
           workerData: { role: 'slow', cfg: this.cfg, busy } satisfies Role,
         });
@@ -101,8 +142,10 @@ class SlowPool {
         this.workers.push(slot);
       }
       if (!slot) return;
+      const job = this.queue.shift()!;
+      Atomics.store(slot.busy, 2, job.n.tid);
       Atomics.store(slot.busy, 0, 1);
-      slot.w.postMessage(this.queue.shift());
+      slot.w.postMessage(job);
     }
   }
 }
@@ -126,12 +169,18 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
     deferBlocking: (n: Notification, resume?: Resume) => pool.submit(n, resume),
   };
   return new Promise<void>((resolve) => {
+    let checked = 0;
     const pump = (): void => {
       const until = performance.now() + YIELD_MS;
       for (;;) {
-        // While calls wait for a free slow-path thread, wake up now and then to hand them over.
-        const n = platform.receive(pool.pending > 0 ? 5 : YIELD_MS);
+        // While calls wait for (or sit in) slow-path threads, wake up now and then to look after them.
+        const busy = pool.busy;
+        const n = platform.receive(pool.pending > 0 || busy ? SIGNAL_CHECK_MS : YIELD_MS);
         pool.drain();
+        if (busy && performance.now() - checked >= SIGNAL_CHECK_MS) {
+          checked = performance.now();
+          pool.interruptSignalled();
+        }
         if (n === 'gone') return resolve();
         if (n !== null) {
           try {
@@ -150,6 +199,7 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
 
 function slowLoop(cfg: SentryConfig, busy: Int32Array): void {
   setup(cfg);
+  Atomics.store(busy, 1, Number(c.wakeSetup(WAKE_SIGNAL)));
   disableTaskCache();
   setMayBlock(true);
   const platform = new SeccompPlatform(cfg.listenerFd);

@@ -174,6 +174,16 @@ t('mknod-chr', lambda: os.mknod(d + '/c', 0o600 | 0o020000, os.makedev(1, 3)))
     }
   });
 
+  it('a signal interrupts a FIFO open blocked on the slow path, as natively', () => {
+    const script =
+      'import os, signal\nclass T(Exception): pass\ndef h(s, f): raise T()\n' +
+      'signal.signal(signal.SIGALRM, h); os.mkfifo("/tmp/ff"); signal.alarm(1)\n' +
+      'try: os.open("/tmp/ff", os.O_RDONLY)\nexcept T: print("interrupted")\n';
+    const r = tvisorDo(['/usr/bin/python3', '-c', script], [], { timeoutMs: 20_000 });
+    expect(r.stdout).toBe('interrupted\n');
+    expect(r.status).toBe(0);
+  });
+
   it('a FIFO open waits for its peer without stalling other syscalls', () => {
     const r = sandboxSh('mkfifo /tmp/q; (sleep 0.3; echo through-fifo > /tmp/q) & cat /tmp/q & for i in 1 2 3; do ls / >/dev/null; done; echo others-ran; wait');
     expect(r.stdout).toBe('others-ran\nthrough-fifo\n');
