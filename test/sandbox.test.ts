@@ -7,7 +7,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { native, sandboxSh, TVISOR, tvisorDo } from './helpers.js';
+import { native, ROOT, sandboxSh, TVISOR, tvisorDo } from './helpers.js';
 import { runSandbox, type SandboxSpec } from '../src/sandbox.js';
 import { capMask, DEFAULT_CAPS } from '../src/caps.js';
 
@@ -172,6 +172,14 @@ t('mknod-chr', lambda: os.mknod(d + '/c', 0o600 | 0o020000, os.makedev(1, 3)))
     } finally {
       rmSync(host, { recursive: true, force: true });
     }
+  });
+
+  it('openat2 RESOLVE_NO_SYMLINKS / RESOLVE_NO_MAGICLINKS on /proc/self and /dev/stdin give the kernel\u2019s answers', () => {
+    const script = join(ROOT, 'test/py/openat2_resolve.py');
+    const nat = native(['/usr/bin/python3', script]);
+    const sbx = tvisorDo(['/usr/bin/python3', script]);
+    expect(nat.stdout).toContain('ELOOP');
+    expect(sbx.stdout).toBe(nat.stdout);
   });
 
   it('a signal interrupts a FIFO open blocked on the slow path, as natively', () => {

@@ -30,6 +30,7 @@ import {
   RESOLVE_BENEATH,
   RESOLVE_IN_ROOT,
   RESOLVE_NO_MAGICLINKS,
+  RESOLVE_NO_SYMLINKS,
 } from '../native.js';
 import type { Task } from '../kernel/task.js';
 import { SysError } from '../syscalls/types.js';
@@ -121,6 +122,7 @@ function walk(
   path: string,
   follow: boolean,
   parentOnly: boolean,
+  resolve = 0,
 ): { fd: number; last: string } {
   let cur = openat2(base.fd, '.', O_PATH | O_CLOEXEC, 0, 0);
   const stack = path.split('/').filter((s) => s !== '').reverse();
@@ -146,6 +148,7 @@ function walk(
       }
       const procDir = isProc(cur);
       if (procDir && (comp === 'self' || comp === 'thread-self') && fstat(cur).ino === PROC_ROOT_INO) {
+        if (resolve & RESOLVE_NO_SYMLINKS && (!last || follow)) throw new SysError(E.ELOOP); // they are symlinks
         const target = comp === 'self' ? `${task.spid}` : `${task.spid}/task/${task.stid}`;
         stack.push(...target.split('/').reverse());
         continue;
@@ -154,6 +157,12 @@ function walk(
       const st = fstat(next);
       const isLink = (st.mode & S_IFMT) === S_IFLNK;
       if (isLink && (!last || follow || mustDir)) {
+        // openat2(2): the caller's RESOLVE_NO_SYMLINKS / RESOLVE_NO_MAGICLINKS refuse with ELOOP.
+        const magic = procDir && fstat(cur).ino !== PROC_ROOT_INO;
+        if (resolve & RESOLVE_NO_SYMLINKS || (magic && resolve & RESOLVE_NO_MAGICLINKS)) {
+          closeFd(next);
+          throw new SysError(E.ELOOP);
+        }
         if (++links > MAXSYMLINKS) {
           closeFd(next);
           throw new SysError(E.ELOOP);
@@ -217,11 +226,11 @@ export function openPath(
     try {
       return openat2(base.fd, naive(path), flags | O_CLOEXEC, mode, base.resolve | callerResolve);
     } catch (e) {
-      if (callerResolve || !retryable(e)) throw e;
+      if (!retryable(e)) throw e;
     }
     const creat = (flags & O_CREAT) !== 0;
     if (creat && (flags & O_EXCL)) {
-      const p = walk(task, base, path, true, true);
+      const p = walk(task, base, path, true, true, callerResolve);
       try {
         return openat2(p.fd, p.last, flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
       } finally {
@@ -230,10 +239,10 @@ export function openPath(
     }
     let target: number;
     try {
-      target = walk(task, base, path, (flags & O_NOFOLLOW) === 0, false).fd;
+      target = walk(task, base, path, (flags & O_NOFOLLOW) === 0, false, callerResolve).fd;
     } catch (e) {
       if (!(creat && e instanceof SysError && e.errno === E.ENOENT)) throw e;
-      const p = walk(task, base, path, true, true);
+      const p = walk(task, base, path, true, true, callerResolve);
       try {
         return openat2(p.fd, p.last, flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
       } finally {
