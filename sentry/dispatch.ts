@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import type { Logger } from 'pino';
 import { closeFd } from './native.js';
-import { taskOf, type Task } from './kernel/task.js';
+import { setCallerCheck, taskOf, type Task } from './kernel/task.js';
 import type { Notification, Platform } from './platform/platform.js';
 import { entryOf, syscallName } from './syscalls/table.js';
 import { resumeOpen, WouldBlock, type Resume } from './syscalls/file.js';
@@ -72,6 +72,9 @@ export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): 
   const entry = entryOf(n.nr);
   const name = entry?.name ?? syscallName(n.nr);
   const ctx = new Context(o.platform, n, name);
+  setCallerCheck(() => {
+    if (!o.platform.stillValid(n)) throw new SysError(E.ESRCH, 'caller gone');
+  });
   let reply: Reply;
   let denied = '';
   if (!entry) {

@@ -85,6 +85,21 @@ export function parseStatus(tid: number, text: string): Task {
   };
 }
 
+/**
+ * Proves that host tid N still names the trapped caller after the sentry
+ * read something through /proc/N (status, cwd, fd/M): if the caller had died
+ * and N been reused, the notification would no longer be valid
+ * (SECCOMP_IOCTL_NOTIF_ID_VALID). Set by the dispatcher for each call;
+ * throws SysError(ESRCH).
+ */
+let callerCheck: () => void = () => {};
+export function setCallerCheck(check: () => void): void {
+  callerCheck = check;
+}
+export function checkCaller(): void {
+  callerCheck();
+}
+
 /** The task for host thread `tid`; ESRCH when it has gone. */
 export function taskOf(tid: number): Task {
   if (volatile.size > 0) {
@@ -101,6 +116,7 @@ export function taskOf(tid: number): Task {
     throw new SysError(constants.errno.ESRCH, `task ${tid} gone`);
   }
   t = parseStatus(tid, text);
+  callerCheck();
   if (caching && volatile.size === 0) cache.set(tid, t);
   return t;
 }

@@ -32,7 +32,7 @@ import {
   RESOLVE_NO_MAGICLINKS,
   RESOLVE_NO_SYMLINKS,
 } from '../native.js';
-import type { Task } from '../kernel/task.js';
+import { checkCaller, type Task } from '../kernel/task.js';
 import { SysError } from '../syscalls/types.js';
 
 const E = constants.errno;
@@ -97,6 +97,12 @@ function baseOf(task: Task, dirfd: number, path: string): Base {
     fd = openat2(AT_FDCWD, p, O_PATH | O_CLOEXEC, 0, 0);
   } catch (e) {
     if (e instanceof SysError && e.errno === E.ENOENT) throw new SysError(dirfd === AT_FDCWD ? E.ENOENT : E.EBADF);
+    throw e;
+  }
+  try {
+    checkCaller(); // the directory is the caller's, not a reused tid's
+  } catch (e) {
+    closeFd(fd);
     throw e;
   }
   return { fd, owned: true, resolve: RESOLVE_BENEATH };
