@@ -106,6 +106,8 @@ export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): 
       reply = { kind: 'errno', errno: e.errno };
     }
   }
+  // The caller's sandbox pid for strace, while the call is still pending (after the answer, /proc/<tid> may be gone).
+  const who = o.straceFd >= 0 ? ctx.spid() : 0;
   // The answer first; the record (strace text, log) only when someone reads it.
   let injected = 0;
   switch (reply.kind) {
@@ -140,5 +142,5 @@ export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): 
     : reply.kind === 'continue' ? '? <continued>'
     : injected >= 0 ? String(injected) : errText(-injected);
   if (denied) result += ' <denied>';
-  writeSync(o.straceFd, formatCall(ctx.spid(), name, n.args, ctx.strings, result) + '\n');
+  writeSync(o.straceFd, formatCall(who, name, n.args, ctx.strings, result) + '\n');
 }
