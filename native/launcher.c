@@ -66,6 +66,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -606,6 +607,126 @@ static void run_init(int lifeline) {
 }
 
 /*
+ * stdio relays. A workload given a host file, a host device (/dev/null!) or a
+ * named FIFO as stdin/stdout/stderr could fchmod/fchown it or reopen it
+ * wider through /proc/self/fd/N. Such fds are replaced by pipes that this
+ * launcher (outside the sandbox) copies to and from the real ones, as a
+ * container runtime's shim does. Anonymous pipes, sockets and terminals pass
+ * through (their inodes name nothing on the host's file systems).
+ */
+#define PIPEFS_MAGIC 0x50495045
+struct relay {
+  int on;
+  int host;       /* the real fd (0, 1 or 2) */
+  int pipe_end;   /* the launcher's end of the pipe */
+  int child_end;  /* the workload's end */
+  char buf[65536];
+  size_t len, off;
+};
+static struct relay rel[3];
+
+static int needs_relay(int fd) {
+  struct stat st;
+  struct statfs sf;
+  if (fstat(fd, &st) < 0) return 0; /* closed: stays closed */
+  if (isatty(fd) || S_ISSOCK(st.st_mode)) return 0;
+  if (S_ISFIFO(st.st_mode) && fstatfs(fd, &sf) == 0 && sf.f_type == PIPEFS_MAGIC) return 0;
+  return 1;
+}
+
+static void setup_relays(void) {
+  stage = "stdio";
+  for (int fd = 0; fd <= 2; fd++) {
+    rel[fd].host = fd;
+    if (!needs_relay(fd)) continue;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) < 0) die("pipe");
+    rel[fd].on = 1;
+    rel[fd].child_end = fd == 0 ? p[0] : p[1];
+    rel[fd].pipe_end = fd == 0 ? p[1] : p[0];
+    if (fd == 0) fcntl(p[1], F_SETFL, O_NONBLOCK);
+  }
+}
+
+/* In init: the pipes become stdio. */
+static void attach_relays(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (!rel[fd].on) continue;
+    if (dup2(rel[fd].child_end, fd) < 0) _exit(125);
+  }
+  for (int fd = 0; fd <= 2; fd++)
+    if (rel[fd].on) {
+      close(rel[fd].child_end);
+      close(rel[fd].pipe_end);
+    }
+}
+
+static void write_all(int fd, const char *b, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, b, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return; /* the reader went away: output is dropped, the workload is not stalled */
+    b += w;
+    n -= (size_t)w;
+  }
+}
+
+/* Copies until init has exited and the output pipes are drained (every writer is then dead). */
+static void run_relays(pid_t init) {
+  if (!rel[0].on && !rel[1].on && !rel[2].on) return;
+  int pidfd = (int)syscall(SYS_pidfd_open, init, 0);
+  int init_done = pidfd < 0;
+  for (;;) {
+    struct pollfd pf[4];
+    int map[4], n = 0;
+    if (rel[0].on) {
+      map[n] = 0;
+      pf[n].fd = rel[0].len ? rel[0].pipe_end : rel[0].host;
+      pf[n++].events = rel[0].len ? POLLOUT : POLLIN;
+    }
+    for (int fd = 1; fd <= 2; fd++)
+      if (rel[fd].on) {
+        map[n] = fd;
+        pf[n].fd = rel[fd].pipe_end;
+        pf[n++].events = POLLIN;
+      }
+    if (!init_done) {
+      map[n] = -1;
+      pf[n].fd = pidfd;
+      pf[n++].events = POLLIN;
+    }
+    if (init_done && !rel[1].on && !rel[2].on) break;
+    if (poll(pf, (nfds_t)n, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < n; i++) {
+      if (!pf[i].revents) continue;
+      int fd = map[i];
+      if (fd < 0) { init_done = 1; continue; }
+      struct relay *r = &rel[fd];
+      if (fd == 0 && !r->len) {
+        ssize_t got = read(r->host, r->buf, sizeof r->buf);
+        if (got <= 0) { close(r->pipe_end); r->on = 0; continue; }
+        r->len = (size_t)got;
+        r->off = 0;
+      } else if (fd == 0) {
+        ssize_t w = write(r->pipe_end, r->buf + r->off, r->len - r->off);
+        if (w < 0 && errno != EAGAIN && errno != EINTR) { close(r->pipe_end); r->on = 0; continue; }
+        if (w > 0 && (r->off += (size_t)w) == r->len) r->len = 0;
+      } else {
+        ssize_t got = read(r->pipe_end, r->buf, sizeof r->buf);
+        if (got <= 0) { close(r->pipe_end); r->on = 0; continue; }
+        write_all(r->host, r->buf, (size_t)got);
+      }
+    }
+    /* Once the sandbox is gone nobody reads stdin any more. */
+    if (init_done && rel[0].on) { close(rel[0].pipe_end); rel[0].on = 0; }
+  }
+  if (pidfd >= 0) close(pidfd);
+}
+
+/*
  * Runs this launcher from a sealed memfd copy of itself, so that the sandbox's
  * pid 1 (a fork of it) has no host file as /proc/1/exe: through that magic
  * link a workload could chmod, chown or set xattrs on the host binary (the
@@ -633,6 +754,9 @@ static void reexec_sealed(char **argv) {
 
 int main(int argc, char **argv) {
   (void)argc;
+  /* Nothing the caller's caller left open may reach the sandbox (pid 1 is a fork of this process):
+   * keep stdio and the two pipes to tvisor only. */
+  if (syscall(SYS_close_range, STATUS_FD + 1, ~0U, 0) < 0) return 125;
   reexec_sealed(argv);
   const char *pp = getenv("TVISOR_PARENT_PID");
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) return 125;
@@ -654,19 +778,24 @@ int main(int argc, char **argv) {
 
   int life[2];
   if (pipe2(life, O_CLOEXEC) < 0) die("pipe");
+  setup_relays();
   stage = "fork init";
   pid_t init = fork();
   if (init < 0) die("fork");
   if (init == 0) {
     close(life[1]);
+    attach_relays();
     run_init(life[0]);
   }
   close(life[0]);
+  for (int fd = 0; fd <= 2; fd++)
+    if (rel[fd].on) close(rel[fd].child_end);
   close(CONFIG_FD);
   status("init %d", init);
   close(STATUS_FD);
   for (int s = 1; s < NSIG; s++)
     if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD) signal(s, SIG_IGN);
+  run_relays(init);
   int st;
   while (waitpid(init, &st, 0) < 0)
     if (errno != EINTR) return 125;

@@ -53,15 +53,17 @@ const SIGNAL_CHECK_MS = 10;
 /**
  * True when host thread `tid` has a pending signal it neither blocks nor
  * leaves to the default action (proc(5): SigPnd, ShdPnd, SigBlk, SigCgt):
- * natively that signal would interrupt a blocking open(2).
+ * natively that signal would interrupt a blocking open(2). Also true when
+ * the thread is gone or dying: nobody waits for the answer any more.
  */
 function hasCaughtSignal(tid: number): boolean {
   let text: string;
   try {
     text = readFileSync(`/proc/${tid}/status`, 'latin1');
   } catch {
-    return false;
+    return true; // the caller is gone: free the thread
   }
+  if (/^State:\s+[XZ]/m.test(text)) return true;
   const mask = (name: string): bigint => {
     const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(text);
     return m ? BigInt('0x' + m[1]) : 0n;
@@ -69,7 +71,8 @@ function hasCaughtSignal(tid: number): boolean {
   return ((mask('SigPnd') | mask('ShdPnd')) & ~mask('SigBlk') & mask('SigCgt')) !== 0n;
 }
 
-const MAX_SLOW = 32;
+/** Slow-path threads at most (each blocked FIFO open holds one until its peer comes or its caller goes). */
+const MAX_SLOW = 128;
 /** One call for a slow-path thread. */
 interface Job {
   n: Notification;
@@ -114,7 +117,7 @@ class SlowPool {
     return this.workers.some((s) => Atomics.load(s.busy, 0) !== 0);
   }
 
-  /** Interrupts the blocking syscall of each slow-path thread whose caller got a signal it handles. */
+  /** Interrupts the blocking syscall of each slow-path thread whose caller got a signal it handles, or died. */
   interruptSignalled(): void {
     for (const s of this.workers) {
       if (Atomics.load(s.busy, 0) === 0) continue;

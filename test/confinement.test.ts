@@ -4,7 +4,7 @@
  * Race tests also run against a deliberately vulnerable sentry
  * (`--test-unscoped-resolve`) to show that they do catch an escape.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -120,6 +120,50 @@ describe('the host kernel and the launcher are out of reach', () => {
     expect([after.mode, after.uid, after.gid, after.mtimeMs, after.size]).toEqual([before.mode, before.uid, before.gid, before.mtimeMs, before.size]);
   });
 
+  it('a host file or device given as stdio reaches the workload only as a pipe (no fchmod, no wider reopen)', () => {
+    const f = join(dir, 'stdin.txt');
+    writeFileSync(f, 'INPUT\n', { mode: 0o444 });
+    const before = statSync(f);
+    const fdIn = openSync(f, 'r');
+    const out = join(dir, 'stdout.txt');
+    const fdOut = openSync(out, 'w');
+    const devNull = statSync('/dev/null');
+    try {
+      const r = spawnSync(process.execPath, [join(ROOT, 'bin/tvisor.js'), 'do', '--', '/bin/sh', '-c',
+        'cat; chmod 4777 /proc/self/fd/0 /proc/self/fd/1 2>/dev/null; python3 -c "import os; os.fchmod(0, 0o777); os.fchown(1, 1234, 1234)"; echo done'],
+        { stdio: [fdIn, fdOut, 'pipe'], encoding: 'utf8' });
+      expect(r.status).toBe(0);
+    } finally {
+      closeSync(fdIn);
+      closeSync(fdOut);
+    }
+    expect(readFileSync(out, 'utf8')).toBe('INPUT\ndone\n');
+    const after = statSync(f);
+    expect([after.mode, after.uid]).toEqual([before.mode, before.uid]);
+    expect(statSync(out).uid).toBe(0);
+    expect((statSync(out).mode & 0o7777).toString(8)).not.toBe('4777');
+    // A sandbox whose stdin is the host's /dev/null cannot touch it.
+    const r2 = spawnSync(process.execPath, [join(ROOT, 'bin/tvisor.js'), 'do', '--', '/bin/sh', '-c', 'chmod 000 /proc/self/fd/0; python3 -c "import os; os.fchmod(0, 0)"'], {
+      stdio: [openSync('/dev/null', 'r'), 'pipe', 'pipe'],
+    });
+    expect(r2.status).toBe(0);
+    expect(statSync('/dev/null').mode).toBe(devNull.mode);
+  });
+
+  it('fds tvisor inherited beyond stdio never reach the sandbox (not even its pid 1)', () => {
+    const fd = openSync('/tmp', 'r');
+    try {
+      const r = spawnSync(process.execPath, [join(ROOT, 'bin/tvisor.js'), 'do', '--', '/bin/sh', '-c', 'ls /proc/1/fd; ls /proc/1/fd/*/ 2>&1 | head -3'], {
+        stdio: ['ignore', 'pipe', 'pipe', 'ignore', 'ignore', 'ignore', 'ignore', 'ignore', fd],
+        encoding: 'utf8',
+      });
+      expect(r.stdout.split('\n').slice(0, 3)).toEqual(['0', '1', '2']);
+      expect(r.stdout).not.toMatch(/^3$|^8$/m);
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   it('a directory given as stdio is refused (it would be a handle on the host tree)', async () => {
     const { spawnSync } = await import('node:child_process');
     const fd = openSync('/tmp', 'r');
@@ -164,9 +208,9 @@ describe('the syscall filter', () => {
     expect(r.status).toBe(0);
   });
 
-  it('TIOCSTI and TIOCLINUX are refused, also with high bits set in the request', () => {
+  it('TIOCSTI, TIOCLINUX and TIOCSETD are refused, also with high bits set in the request', () => {
     const r = probeIn(['tiocsti']);
-    expect(r.stdout).toBe('TIOCSTI EPERM\nTIOCSTI-high EPERM\nTIOCLINUX EPERM\n');
+    expect(r.stdout).toBe('TIOCSTI EPERM\nTIOCSTI-high EPERM\nTIOCLINUX EPERM\nTIOCSETD EPERM\n');
   });
 
   it('namespace-creating clone and unshare get EPERM, clone3 ENOSYS, fork works', () => {

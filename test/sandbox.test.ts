@@ -192,6 +192,24 @@ t('mknod-chr', lambda: os.mknod(d + '/c', 0o600 | 0o020000, os.makedev(1, 3)))
     expect(r.status).toBe(0);
   });
 
+  it('FIFO opens of callers that died free their slow-path threads (34 of them, then a pair still meets)', () => {
+    const script = [
+      'import os, threading, time',
+      'pid = os.fork()',
+      'if pid == 0:',
+      '    for i in range(34):',
+      '        os.mkfifo(f"/tmp/f{i}"); threading.Thread(target=os.open, args=(f"/tmp/f{i}", os.O_RDONLY), daemon=True).start()',
+      '    time.sleep(30); os._exit(0)',
+      'time.sleep(3); os.kill(pid, 9); os.waitpid(pid, 0)',
+      'os.mkfifo("/tmp/pair")',
+      'if os.fork() == 0:',
+      '    fd = os.open("/tmp/pair", os.O_WRONLY); os.write(fd, b"met"); os._exit(0)',
+      'fd = os.open("/tmp/pair", os.O_RDONLY); print(os.read(fd, 10).decode())',
+    ].join('\n');
+    const r = tvisorDo(['/usr/bin/python3', '-c', script], [], { timeoutMs: 60_000 });
+    expect(r.stdout).toBe('met\n');
+  });
+
   it('a FIFO open waits for its peer without stalling other syscalls', () => {
     const r = sandboxSh('mkfifo /tmp/q; (sleep 0.3; echo through-fifo > /tmp/q) & cat /tmp/q & for i in 1 2 3; do ls / >/dev/null; done; echo others-ran; wait');
     expect(r.stdout).toBe('others-ran\nthrough-fifo\n');

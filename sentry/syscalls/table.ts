@@ -124,6 +124,10 @@ const p = processHandlers;
 /** TIOCSTI and TIOCLINUX: typing into / controlling the user's terminal. */
 const TIOCSTI = 0x5412n;
 const TIOCLINUX = 0x541cn;
+/** TIOCSETD (line discipline: can break the terminal, or autoload host ldisc modules), TIOCCONS, TIOCVHANGUP. */
+const TIOCSETD = 0x5423n;
+const TIOCCONS = 0x541dn;
+const TIOCVHANGUP = 0x5437n;
 /** prctl(PR_SET_MM): rewriting the caller's memory map descriptors. */
 const PR_SET_MM = 35n;
 
@@ -208,6 +212,9 @@ const SPECS: Record<string, Spec> = {
     rules: [
       { index: 1, op: 'eq', value: TIOCSTI, action: 'deny', errno: E.EPERM, note: 'TIOCSTI types into the terminal' },
       { index: 1, op: 'eq', value: TIOCLINUX, action: 'deny', errno: E.EPERM, note: 'TIOCLINUX' },
+      { index: 1, op: 'eq', value: TIOCSETD, action: 'deny', errno: E.EPERM, note: 'TIOCSETD changes the line discipline' },
+      { index: 1, op: 'eq', value: TIOCCONS, action: 'deny', errno: E.EPERM, note: 'TIOCCONS redirects the console' },
+      { index: 1, op: 'eq', value: TIOCVHANGUP, action: 'deny', errno: E.EPERM, note: 'TIOCVHANGUP' },
     ],
   },
   // --- Paths: resolved by the sentry inside the sandbox root, performed with the caller's credentials.

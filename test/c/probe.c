@@ -123,6 +123,9 @@ int main(int argc, char **argv) {
     printf("TIOCSTI-high %s\n", r < 0 ? ename(errno) : "OK");
     r = (int)syscall(SYS_ioctl, 0, TIOCLINUX, &c);
     printf("TIOCLINUX %s\n", r < 0 ? ename(errno) : "OK");
+    int ldisc = 27; /* N_NULL */
+    r = ioctl(0, TIOCSETD, &ldisc);
+    printf("TIOCSETD %s\n", r < 0 ? ename(errno) : "OK");
   } else if (!strcmp(m, "syscalls")) { /* syscalls NR...: raw syscall(NR, 0...) */
     for (int i = 2; i < argc; i++) {
       long nr = atol(argv[i]);
