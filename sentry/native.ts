@@ -29,8 +29,6 @@ export const SYS = {
   pidfd_getfd: 438,
   renameat2: 316,
   fchmodat2: 452,
-  setxattrat: 463,
-  removexattrat: 466,
 } as const;
 
 export const c = {
@@ -65,8 +63,6 @@ export const c = {
   kill: libc.func('int kill(int pid, int sig)'),
   _exit: libc.func('void _exit(int status)'),
   getpid: libc.func('int getpid()'),
-  sched_setaffinity: libc.func('int sched_setaffinity(int pid, unsigned long size, void *mask)'),
-  sched_getcpu: libc.func('int sched_getcpu()'),
   vmRead: lib.func('long tv_vm_read(int pid, uint64_t addr, void *buf, unsigned long len)'),
   vmWrite: lib.func('long tv_vm_write(int pid, uint64_t addr, void *buf, unsigned long len)'),
   vmReadString: lib.func('long tv_vm_read_string(int pid, uint64_t addr, void *buf, unsigned long max)'),
@@ -102,12 +98,23 @@ export const RESOLVE_BENEATH = 0x08;
 export const RESOLVE_IN_ROOT = 0x10;
 
 const how = Buffer.alloc(24);
-/** openat2(2) on this thread; returns an fd or throws SysError. Flags may include O_CREAT with `mode`. */
+const EAGAIN = 11;
+/**
+ * openat2(2) on this thread; returns an fd or throws SysError. Flags may
+ * include O_CREAT with `mode`. A scoped lookup (RESOLVE_BENEATH/IN_ROOT)
+ * fails with EAGAIN when any rename or mount on the system raced with a
+ * `..` step; it is retried, as the man page advises.
+ */
 export function openat2(dirfd: number, path: string, flags: number, mode: number, resolve: number): number {
   how.writeBigUInt64LE(BigInt(flags >>> 0), 0);
   how.writeBigUInt64LE(BigInt(mode), 8);
   how.writeBigUInt64LE(BigInt(resolve), 16);
-  return check(c.openat2(SYS.openat2, dirfd, path, how, 24));
+  for (let tries = 0; ; tries++) {
+    const r = Number(c.openat2(SYS.openat2, dirfd, path, how, 24));
+    if (r >= 0) return r;
+    const e = koffi.errno();
+    if (e !== EAGAIN || tries >= 64 || !(resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT))) throw new SysError(e);
+  }
 }
 
 /** Closes a sentry fd, ignoring errors (EBADF here is a sentry bug, not the workload's). */

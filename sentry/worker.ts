@@ -34,8 +34,6 @@ export interface SentryConfig {
   straceFd: number;
   /** Path of the JSON debug log, or null. */
   debugLog: string | null;
-  /** Host CPU to keep the loop on (the workload's), or -1 to let the scheduler choose. */
-  cpu: number;
   /** TEST ONLY: resolve paths without scoping to the sandbox root (a deliberately vulnerable sentry). */
   testUnscopedResolve?: boolean;
 }
@@ -92,11 +90,6 @@ function setup(cfg: SentryConfig): void {
   c.umask(0);
   setUnscopedForTests(cfg.testUnscopedResolve === true);
   setRoot(openat2(AT_FDCWD, `/proc/${cfg.initPid}/root`, O_PATH | O_CLOEXEC, 0, 0));
-  if (cfg.cpu >= 0) {
-    const mask = Buffer.alloc(128);
-    mask[cfg.cpu >> 3]! |= 1 << (cfg.cpu & 7);
-    c.sched_setaffinity(0, mask.length, mask);
-  }
 }
 
 /**

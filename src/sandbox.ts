@@ -173,7 +173,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<number> {
           if (fd >= 0) {
             const listenerFd = takeFd(initPid, fd);
             config.end('g');
-            sentryDone = runSentry({ listenerFd, initPid, straceFd: spec.straceFd, debugLog: spec.debugLog, cpu: -1, testUnscopedResolve: spec.testUnscopedResolve });
+            sentryDone = runSentry({ listenerFd, initPid, straceFd: spec.straceFd, debugLog: spec.debugLog, testUnscopedResolve: spec.testUnscopedResolve });
           } else config.end('g');
         } catch (e) {
           errorLine = (e as Error).message;

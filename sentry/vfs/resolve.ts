@@ -70,10 +70,6 @@ export function setRoot(fd: number): void {
   rootIno = st.ino;
 }
 
-export function sandboxRoot(): number {
-  return rootFd;
-}
-
 const statfsBuf = Buffer.alloc(120);
 const fstatfs = c.fstatfs;
 function isProc(fd: number): boolean {
