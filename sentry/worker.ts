@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { c, openat2 } from './native.js';
 import { disableTaskCache } from './kernel/task.js';
 import { SeccompPlatform } from './platform/seccomp.js';
-import type { Notification } from './platform/platform.js';
+import type { Notification, Platform } from './platform/platform.js';
 import { dispatch } from './dispatch.js';
 import { setMayBlock, type Resume } from './syscalls/file.js';
 import { AT_FDCWD, O_CLOEXEC, O_PATH, setRoot, setUnscopedForTests } from './vfs/resolve.js';
@@ -51,17 +51,15 @@ const SIGNAL_CHECK_MS = 10;
 /**
  * True when host thread `tid` has a pending signal it neither blocks nor
  * leaves to the default action (proc(5): SigPnd, ShdPnd, SigBlk, SigCgt):
- * natively that signal would interrupt a blocking open(2). Also true when
- * the thread is gone or dying: nobody waits for the answer any more.
+ * natively that signal would interrupt a blocking open(2).
  */
 function hasCaughtSignal(tid: number): boolean {
   let text: string;
   try {
     text = readFileSync(`/proc/${tid}/status`, 'latin1');
   } catch {
-    return true; // the caller is gone: free the thread
+    return false; // gone: the notification check sees it
   }
-  if (/^State:\s+[XZ]/m.test(text)) return true;
   const mask = (name: string): bigint => {
     const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(text);
     return m ? BigInt('0x' + m[1]) : 0n;
@@ -98,7 +96,7 @@ function setup(cfg: SentryConfig): void {
  * live in shared memory (Atomics) rather than in messages back to it.
  */
 class SlowPool {
-  private readonly workers: { w: Worker; busy: Int32Array }[] = [];
+  private readonly workers: { w: Worker; busy: Int32Array; job?: Job }[] = [];
   private readonly queue: Job[] = [];
   constructor(private readonly cfg: SentryConfig) {}
 
@@ -110,12 +108,16 @@ class SlowPool {
     return this.workers.some((s) => Atomics.load(s.busy, 0) !== 0);
   }
 
-  /** Interrupts the blocking syscall of each slow-path thread whose caller got a signal it handles, or died. */
-  interruptSignalled(): void {
+  /**
+   * Interrupts the blocking syscall of each slow-path thread whose caller
+   * got a signal it handles, or is gone (its notification no longer valid:
+   * a host process reusing the tid cannot keep the thread busy).
+   */
+  interruptSignalled(platform: Platform): void {
     for (const s of this.workers) {
-      if (Atomics.load(s.busy, 0) === 0) continue;
+      if (Atomics.load(s.busy, 0) === 0 || !s.job) continue;
       const worker = Atomics.load(s.busy, 1);
-      if (worker > 0 && hasCaughtSignal(Atomics.load(s.busy, 2))) c.wakeThread(worker, WAKE_SIGNAL);
+      if (worker > 0 && (!platform.stillValid(s.job.n) || hasCaughtSignal(s.job.n.tid))) c.wakeThread(worker, WAKE_SIGNAL);
     }
   }
 
@@ -139,6 +141,7 @@ class SlowPool {
       }
       if (!slot) return;
       const job = this.queue.shift()!;
+      slot.job = job;
       Atomics.store(slot.busy, 2, job.n.tid);
       Atomics.store(slot.busy, 0, 1);
       slot.w.postMessage(job);
@@ -175,7 +178,7 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
         pool.drain();
         if (busy && performance.now() - checked >= SIGNAL_CHECK_MS) {
           checked = performance.now();
-          pool.interruptSignalled();
+          pool.interruptSignalled(platform);
         }
         if (n === 'gone') return resolve();
         if (n !== null) {

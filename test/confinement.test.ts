@@ -208,9 +208,9 @@ describe('the syscall filter', () => {
     expect(r.status).toBe(0);
   });
 
-  it('TIOCSTI, TIOCLINUX and TIOCSETD are refused, also with high bits set in the request', () => {
+  it('TIOCSTI, TIOCLINUX, TIOCSETD and TIOCEXCL are refused, also with high bits set in the request', () => {
     const r = probeIn(['tiocsti']);
-    expect(r.stdout).toBe('TIOCSTI EPERM\nTIOCSTI-high EPERM\nTIOCLINUX EPERM\nTIOCSETD EPERM\n');
+    expect(r.stdout).toBe('TIOCSTI EPERM\nTIOCSTI-high EPERM\nTIOCLINUX EPERM\nTIOCSETD EPERM\nTIOCEXCL EPERM\n');
   });
 
   it('namespace-creating clone and unshare get EPERM, clone3 ENOSYS, fork works', () => {

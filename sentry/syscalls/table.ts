@@ -128,6 +128,8 @@ const TIOCLINUX = 0x541cn;
 const TIOCSETD = 0x5423n;
 const TIOCCONS = 0x541dn;
 const TIOCVHANGUP = 0x5437n;
+/** TIOCEXCL: exclusive mode outlives the sandbox and locks the user out of their own terminal. */
+const TIOCEXCL = 0x540cn;
 /** prctl(PR_SET_MM): rewriting the caller's memory map descriptors. */
 const PR_SET_MM = 35n;
 
@@ -215,6 +217,7 @@ const SPECS: Record<string, Spec> = {
       { index: 1, op: 'eq', value: TIOCSETD, action: 'deny', errno: E.EPERM, note: 'TIOCSETD changes the line discipline' },
       { index: 1, op: 'eq', value: TIOCCONS, action: 'deny', errno: E.EPERM, note: 'TIOCCONS redirects the console' },
       { index: 1, op: 'eq', value: TIOCVHANGUP, action: 'deny', errno: E.EPERM, note: 'TIOCVHANGUP' },
+      { index: 1, op: 'eq', value: TIOCEXCL, action: 'deny', errno: E.EPERM, note: 'TIOCEXCL locks others out of the terminal' },
     ],
   },
   // --- Paths: resolved by the sentry inside the sandbox root, performed with the caller's credentials.

@@ -126,6 +126,8 @@ int main(int argc, char **argv) {
     int ldisc = 27; /* N_NULL */
     r = ioctl(0, TIOCSETD, &ldisc);
     printf("TIOCSETD %s\n", r < 0 ? ename(errno) : "OK");
+    r = ioctl(0, TIOCEXCL);
+    printf("TIOCEXCL %s\n", r < 0 ? ename(errno) : "OK");
   } else if (!strcmp(m, "syscalls")) { /* syscalls NR...: raw syscall(NR, 0...) */
     for (int i = 2; i < argc; i++) {
       long nr = atol(argv[i]);
