@@ -12,12 +12,11 @@
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { c, openat2 } from './native.js';
-import { disableTaskCache } from './kernel/task.js';
+import { disableTaskCache, hasCaughtSignal } from './kernel/task.js';
 import { SeccompPlatform } from './platform/seccomp.js';
 import type { Notification, Platform } from './platform/platform.js';
 import { dispatch } from './dispatch.js';
@@ -47,25 +46,6 @@ type Role = { role: 'slow'; cfg: SentryConfig; busy: Int32Array };
 const WAKE_SIGNAL = 34 + 3; // SIGRTMIN+3
 /** How often callers of busy slow-path threads are checked for pending signals, ms. */
 const SIGNAL_CHECK_MS = 10;
-
-/**
- * True when host thread `tid` has a pending signal it neither blocks nor
- * leaves to the default action (proc(5): SigPnd, ShdPnd, SigBlk, SigCgt):
- * natively that signal would interrupt a blocking open(2).
- */
-function hasCaughtSignal(tid: number): boolean {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${tid}/status`, 'latin1');
-  } catch {
-    return false; // gone: the notification check sees it
-  }
-  const mask = (name: string): bigint => {
-    const m = new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(text);
-    return m ? BigInt('0x' + m[1]) : 0n;
-  };
-  return ((mask('SigPnd') | mask('ShdPnd')) & ~mask('SigBlk') & mask('SigCgt')) !== 0n;
-}
 
 /** Slow-path threads at most (each blocked FIFO open holds one until its peer comes or its caller goes). */
 const MAX_SLOW = 128;

@@ -18,11 +18,6 @@ export interface Run {
   stderr: string;
 }
 
-function result(r: SpawnSyncReturns<string>): Run {
-  if (r.error) throw r.error;
-  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
-
 export interface RunOptions {
   input?: string;
   cwd?: string;
@@ -30,37 +25,28 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** Runs `tvisor ARGS...` to completion. */
+/** Runs CMD natively to completion (cwd /tmp unless told, 120 s at most). */
+export function native(cmd: string[], o: RunOptions = {}): Run {
+  const r: SpawnSyncReturns<string> = spawnSync(cmd[0]!, cmd.slice(1), {
+    encoding: 'utf8',
+    input: o.input ?? '',
+    cwd: o.cwd ?? '/tmp',
+    env: o.env ?? process.env,
+    timeout: o.timeoutMs ?? 120_000,
+    maxBuffer: 64 << 20,
+  });
+  if (r.error) throw r.error;
+  return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs `tvisor ARGS...` to completion, as a user runs the executable. */
 export function tvisor(args: string[], o: RunOptions = {}): Run {
-  return result(
-    spawnSync(process.execPath, [TVISOR, ...args], {
-      encoding: 'utf8',
-      input: o.input ?? '',
-      cwd: o.cwd ?? '/tmp',
-      env: o.env ?? process.env,
-      timeout: o.timeoutMs ?? 120_000,
-      maxBuffer: 64 << 20,
-    }),
-  );
+  return native([process.execPath, TVISOR, ...args], o);
 }
 
 /** Runs `tvisor do [flags] -- CMD...`. */
 export function tvisorDo(cmd: string[], flags: string[] = [], o: RunOptions = {}): Run {
   return tvisor(['do', ...flags, '--', ...cmd], o);
-}
-
-/** Runs CMD natively, same options. */
-export function native(cmd: string[], o: RunOptions = {}): Run {
-  return result(
-    spawnSync(cmd[0]!, cmd.slice(1), {
-      encoding: 'utf8',
-      input: o.input ?? '',
-      cwd: o.cwd ?? '/tmp',
-      env: o.env ?? process.env,
-      timeout: o.timeoutMs ?? 120_000,
-      maxBuffer: 64 << 20,
-    }),
-  );
 }
 
 /** Runs a shell script under `sh -c` inside the sandbox. */

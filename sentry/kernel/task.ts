@@ -51,6 +51,7 @@ export function disableTaskCache(): void {
   cache.clear();
 }
 
+/** The value of field `name` in /proc/<tid>/status text (proc(5)), '' when absent; `text` starts with a newline. */
 function field(text: string, name: string): string {
   const i = text.indexOf(`\n${name}:`);
   if (i < 0) return '';
@@ -125,6 +126,23 @@ export function taskOf(tid: number): Task {
 export function credentialsChanging(tid: number): void {
   cache.clear();
   volatile.set(tid, performance.now());
+}
+
+/**
+ * True when host thread `tid` has a pending signal it neither blocks nor
+ * leaves to the default action (proc(5): SigPnd, ShdPnd, SigBlk, SigCgt):
+ * natively such a signal interrupts a blocking syscall. False when the
+ * thread has gone.
+ */
+export function hasCaughtSignal(tid: number): boolean {
+  let text: string;
+  try {
+    text = '\n' + readFileSync(`/proc/${tid}/status`, 'latin1');
+  } catch {
+    return false;
+  }
+  const mask = (name: string): bigint => BigInt('0x' + (field(text, name) || '0'));
+  return ((mask('SigPnd') | mask('ShdPnd')) & ~mask('SigBlk') & mask('SigCgt')) !== 0n;
 }
 
 /** Drops every cached task (after a clone, execve or credential change). */
