@@ -9,7 +9,7 @@ import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import type { Logger } from 'pino';
 import { closeFd } from './native.js';
-import { setCallerCheck, taskOf, type Task } from './kernel/task.js';
+import { taskOf, type Task } from './kernel/task.js';
 import type { Notification, Platform } from './platform/platform.js';
 import { entryOf, syscallName } from './syscalls/table.js';
 import { resumeOpen, WouldBlock, type Resume } from './syscalls/file.js';
@@ -38,22 +38,22 @@ class Context implements SyscallContext {
   get nr(): number { return this.n.nr; }
   get args(): readonly bigint[] { return this.n.args; }
   get tid(): number { return this.n.tid; }
-  get task(): Task { return (this.taskCache ??= taskOf(this.n.tid)); }
+  get task(): Task { return (this.taskCache ??= taskOf(this.n.tid, this.checkCaller)); }
   /** Reads go through the caller's tid; the id check after each read proves the tid was still the caller's. */
   readString(addr: bigint, max: number): string {
     const s = this.p.readString(this.n, addr, max);
-    this.checkValid();
+    this.checkCaller();
     this.strings.set(addr, s);
     return s;
   }
   readMemory(addr: bigint, len: number): Buffer {
     const b = this.p.readMemory(this.n, addr, len);
-    this.checkValid();
+    this.checkCaller();
     return b;
   }
-  private checkValid(): void {
+  readonly checkCaller = (): void => {
     if (!this.p.stillValid(this.n)) throw new SysError(E.ESRCH, 'caller gone');
-  }
+  };
   writeMemory(addr: bigint, data: Buffer): void { this.p.writeMemory(this.n, addr, data); }
   stillValid(): boolean { return this.p.stillValid(this.n); }
   spid(): number | string {
@@ -72,9 +72,6 @@ export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): 
   const entry = entryOf(n.nr);
   const name = entry?.name ?? syscallName(n.nr);
   const ctx = new Context(o.platform, n, name);
-  setCallerCheck(() => {
-    if (!o.platform.stillValid(n)) throw new SysError(E.ESRCH, 'caller gone');
-  });
   let reply: Reply;
   let denied = '';
   if (!entry) {

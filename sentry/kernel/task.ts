@@ -87,22 +87,14 @@ export function parseStatus(tid: number, text: string): Task {
 }
 
 /**
- * Proves that host tid N still names the trapped caller after the sentry
- * read something through /proc/N (status, cwd, fd/M): if the caller had died
- * and N been reused, the notification would no longer be valid
- * (SECCOMP_IOCTL_NOTIF_ID_VALID). Set by the dispatcher for each call;
- * throws SysError(ESRCH).
+ * The task for host thread `tid`; ESRCH when it has gone. `checkCaller` runs
+ * after a fresh read of /proc/<tid>/status and must throw (ESRCH) unless
+ * `tid` is still the trapped caller: a host process reusing the tid must not
+ * lend its credentials (SECCOMP_IOCTL_NOTIF_ID_VALID). A cached entry needs
+ * no check: a sandbox task can only reuse a tid after a trapped clone, which
+ * empties the cache.
  */
-let callerCheck: () => void = () => {};
-export function setCallerCheck(check: () => void): void {
-  callerCheck = check;
-}
-export function checkCaller(): void {
-  callerCheck();
-}
-
-/** The task for host thread `tid`; ESRCH when it has gone. */
-export function taskOf(tid: number): Task {
+export function taskOf(tid: number, checkCaller: () => void): Task {
   if (volatile.size > 0) {
     volatile.delete(tid);
     const now = performance.now();
@@ -117,7 +109,7 @@ export function taskOf(tid: number): Task {
     throw new SysError(constants.errno.ESRCH, `task ${tid} gone`);
   }
   t = parseStatus(tid, text);
-  callerCheck();
+  checkCaller();
   if (caching && volatile.size === 0) cache.set(tid, t);
   return t;
 }

@@ -156,7 +156,7 @@ const open: Handler = (ctx) => {
   const sflags = (flags | O_NOCTTY) & ~O_CLOEXEC;
   let fd: number;
   try {
-    fd = openPath(task, dirfd, p, wantBlock && !mayBlock ? sflags | O_NONBLOCK : sflags, mode, resolve);
+    fd = openPath(ctx, dirfd, p, wantBlock && !mayBlock ? sflags | O_NONBLOCK : sflags, mode, resolve);
   } catch (e) {
     // ENXIO: a FIFO without a reader opened non-blocking, or /dev/tty: redo where blocking is allowed.
     if (e instanceof SysError && e.errno === E.ENXIO && wantBlock && !mayBlock) throw new WouldBlock();
@@ -183,7 +183,7 @@ const mkdir: Handler = (ctx) => {
   const [dirfd, p, mode] =
     ctx.nrName === 'mkdir' ? [AT_FDCWD, path(ctx, ctx.args[0]), u32(ctx.args[1])] : [fdArg(ctx.args[0]), path(ctx, ctx.args[1]), u32(ctx.args[2])];
   asCaller(ctx.task);
-  const { fd, base } = lookupParent(ctx.task, dirfd, p);
+  const { fd, base } = lookupParent(ctx, dirfd, p);
   return using(fd, () => ok(check(c.mkdirat(fd, base, mode & ~ctx.task.creds.umask & 0o7777))));
 };
 
@@ -196,7 +196,7 @@ const mknod: Handler = (ctx) => {
   if (type === S_IFCHR || type === S_IFBLK) throw new SysError(E.EPERM, 'device nodes are not granted');
   if (type !== 0 && type !== S_IFREG && type !== S_IFIFO && type !== S_IFSOCK) throw new SysError(E.EINVAL);
   asCaller(ctx.task);
-  const { fd, base } = lookupParent(ctx.task, dirfd, p);
+  const { fd, base } = lookupParent(ctx, dirfd, p);
   return using(fd, () => ok(check(c.mknodat(fd, base, (mode & ~ctx.task.creds.umask & 0o7777) | type, BigInt(dev)))));
 };
 
@@ -204,7 +204,7 @@ const mknod: Handler = (ctx) => {
 const rmdir: Handler = (ctx) => {
   const p = path(ctx, ctx.args[0]);
   asCaller(ctx.task);
-  const { fd, base } = lookupParent(ctx.task, AT_FDCWD, p);
+  const { fd, base } = lookupParent(ctx, AT_FDCWD, p);
   return using(fd, () => ok(check(c.unlinkat(fd, base, AT_REMOVEDIR))));
 };
 
@@ -214,7 +214,7 @@ const unlink: Handler = (ctx) => {
   const [dirfd, p, flags] = ctx.nrName === 'unlink' ? [AT_FDCWD, path(ctx, a[0]), 0] : [fdArg(a[0]), path(ctx, a[1]), u32(a[2])];
   if (flags & ~AT_REMOVEDIR) throw new SysError(E.EINVAL);
   asCaller(ctx.task);
-  const { fd, base } = lookupParent(ctx.task, dirfd, p);
+  const { fd, base } = lookupParent(ctx, dirfd, p);
   return using(fd, () => ok(check(c.unlinkat(fd, base, flags))));
 };
 
@@ -229,9 +229,9 @@ const rename: Handler = (ctx) => {
   if (ctx.nrName === 'rename') [op, np] = [path(ctx, a[0]), path(ctx, a[1])];
   else [od, op, nd, np, flags] = [fdArg(a[0]), path(ctx, a[1]), fdArg(a[2]), path(ctx, a[3]), ctx.nrName === 'renameat2' ? u32(a[4]) : 0];
   asCaller(ctx.task);
-  const from = lookupParent(ctx.task, od, op);
+  const from = lookupParent(ctx, od, op);
   return using(from.fd, () => {
-    const to = lookupParent(ctx.task, nd, np);
+    const to = lookupParent(ctx, nd, np);
     return using(to.fd, () => ok(check(c.renameat2(SYS.renameat2, from.fd, from.base, to.fd, to.base, flags))));
   });
 };
@@ -249,13 +249,13 @@ const link: Handler = (ctx) => {
   if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
   if (op === '' && flags & AT_EMPTY_PATH) return CONTINUE;
   asCaller(ctx.task);
-  const to = lookupParent(ctx.task, nd, np);
+  const to = lookupParent(ctx, nd, np);
   return using(to.fd, () => {
     if (flags & AT_SYMLINK_FOLLOW) {
-      const src = lookupPath(ctx.task, od, op, true);
+      const src = lookupPath(ctx, od, op, true);
       return using(src, () => ok(check(c.linkat(AT_FDCWD, self(src), to.fd, to.base, AT_SYMLINK_FOLLOW))));
     }
-    const from = lookupParent(ctx.task, od, op);
+    const from = lookupParent(ctx, od, op);
     return using(from.fd, () => ok(check(c.linkat(from.fd, from.base, to.fd, to.base, 0))));
   });
 };
@@ -267,7 +267,7 @@ const symlink: Handler = (ctx) => {
     ctx.nrName === 'symlink' ? [path(ctx, a[0]), AT_FDCWD, path(ctx, a[1])] : [path(ctx, a[0]), fdArg(a[1]), path(ctx, a[2])];
   if (target === '') throw new SysError(E.ENOENT);
   asCaller(ctx.task);
-  const { fd, base } = lookupParent(ctx.task, dirfd, p);
+  const { fd, base } = lookupParent(ctx, dirfd, p);
   return using(fd, () => ok(check(c.symlinkat(target, fd, base))));
 };
 
@@ -282,10 +282,10 @@ const chmod: Handler = (ctx) => {
   if (p === '' && flags & AT_EMPTY_PATH) return CONTINUE;
   asCaller(ctx.task);
   if (flags & AT_SYMLINK_NOFOLLOW) {
-    const { fd, base } = lookupParent(ctx.task, dirfd, p);
+    const { fd, base } = lookupParent(ctx, dirfd, p);
     return using(fd, () => ok(check(c.fchmodat2(SYS.fchmodat2, fd, base, mode, AT_SYMLINK_NOFOLLOW))));
   }
-  const fd = lookupPath(ctx.task, dirfd, p, true);
+  const fd = lookupPath(ctx, dirfd, p, true);
   return using(fd, () => ok(check(c.fchmodat(AT_FDCWD, self(fd), mode, 0))));
 };
 
@@ -303,10 +303,10 @@ const chown: Handler = (ctx) => {
   if (p === '' && flags & AT_EMPTY_PATH) return CONTINUE;
   asCaller(ctx.task);
   if (flags & AT_SYMLINK_NOFOLLOW) {
-    const { fd, base } = lookupParent(ctx.task, dirfd, p);
+    const { fd, base } = lookupParent(ctx, dirfd, p);
     return using(fd, () => ok(check(c.fchownat(fd, base, uid, gid, AT_SYMLINK_NOFOLLOW))));
   }
-  const fd = lookupPath(ctx.task, dirfd, p, true);
+  const fd = lookupPath(ctx, dirfd, p, true);
   return using(fd, () => ok(check(c.fchownat(fd, '', uid, gid, AT_EMPTY_PATH))));
 };
 
@@ -345,10 +345,10 @@ const utimes: Handler = (ctx) => {
   }
   asCaller(ctx.task);
   if (flags & AT_SYMLINK_NOFOLLOW) {
-    const { fd, base } = lookupParent(ctx.task, dirfd, p);
+    const { fd, base } = lookupParent(ctx, dirfd, p);
     return using(fd, () => ok(check(c.utimensat(fd, base, ts, AT_SYMLINK_NOFOLLOW))));
   }
-  const fd = lookupPath(ctx.task, dirfd, p, true);
+  const fd = lookupPath(ctx, dirfd, p, true);
   return using(fd, () => ok(check(c.utimensat(AT_FDCWD, self(fd), ts, 0))));
 };
 
@@ -358,7 +358,7 @@ const truncate: Handler = (ctx) => {
   const len = BigInt.asIntN(64, ctx.args[1]!);
   if (len < 0n) throw new SysError(E.EINVAL);
   asCaller(ctx.task);
-  const fd = lookupPath(ctx.task, AT_FDCWD, p, true);
+  const fd = lookupPath(ctx, AT_FDCWD, p, true);
   return using(fd, () => ok(check(c.truncate(self(fd), Number(len)))));
 };
 
@@ -371,10 +371,10 @@ function xattrName(ctx: SyscallContext, addr: bigint | undefined): string {
 /** Resolves the file an xattr call names: a path for the follow/no-follow libc calls. */
 function xattrTarget(ctx: SyscallContext, dirfd: number, p: string, follow: boolean): { fd: number; path: string } {
   if (follow) {
-    const fd = lookupPath(ctx.task, dirfd, p, true);
+    const fd = lookupPath(ctx, dirfd, p, true);
     return { fd, path: self(fd) };
   }
-  const { fd, base } = lookupParent(ctx.task, dirfd, p);
+  const { fd, base } = lookupParent(ctx, dirfd, p);
   return { fd, path: self(fd, base) };
 }
 

@@ -19,18 +19,27 @@ export type Reply =
   | { kind: 'async' };
 
 /**
+ * Who a path lookup is done for: the task, and a check that its tid still
+ * names the trapped caller (throws SysError(ESRCH) otherwise), run after the
+ * sentry reads anything through /proc/<tid>.
+ */
+export interface Caller {
+  readonly task: Task;
+  checkCaller(): void;
+}
+
+/**
  * Everything a handler may use about one trapped call.
  * `args` are the six raw register arguments (rdi, rsi, rdx, r10, r8, r9) as
  * unsigned 64-bit values.
  */
-export interface SyscallContext {
+export interface SyscallContext extends Caller {
   readonly nr: number;
   /** The syscall's name in the table (x86_64). */
   readonly nrName: string;
   readonly args: readonly bigint[];
   /** Host thread id of the caller. */
   readonly tid: number;
-  readonly task: Task;
   /** Reads a NUL-terminated string of at most `max` bytes (errno EFAULT, ENAMETOOLONG). */
   readString(addr: bigint, max: number): string;
   /** Reads `len` bytes of caller memory (errno EFAULT). */

@@ -32,8 +32,8 @@ import {
   RESOLVE_NO_MAGICLINKS,
   RESOLVE_NO_SYMLINKS,
 } from '../native.js';
-import { checkCaller, type Task } from '../kernel/task.js';
-import { SysError } from '../syscalls/types.js';
+
+import { SysError, type Caller } from '../syscalls/types.js';
 
 const E = constants.errno;
 export const AT_FDCWD = -100;
@@ -85,9 +85,10 @@ interface Base {
 }
 
 /** The directory a (dirfd, path) pair starts from, as the kernel would pick it. */
-function baseOf(task: Task, dirfd: number, path: string): Base {
+function baseOf(caller: Caller, dirfd: number, path: string): Base {
   if (path.startsWith('/')) return { fd: rootFd, owned: false, resolve: unscoped ? 0 : RESOLVE_IN_ROOT };
-  const p = dirfd === AT_FDCWD ? `/proc/${task.tid}/cwd` : `/proc/${task.tid}/fd/${dirfd}`;
+  const tid = caller.task.tid;
+  const p = dirfd === AT_FDCWD ? `/proc/${tid}/cwd` : `/proc/${tid}/fd/${dirfd}`;
   let fd: number;
   try {
     fd = openat2(AT_FDCWD, p, O_PATH | O_CLOEXEC, 0, 0);
@@ -96,7 +97,7 @@ function baseOf(task: Task, dirfd: number, path: string): Base {
     throw e;
   }
   try {
-    checkCaller(); // the directory is the caller's, not a reused tid's
+    caller.checkCaller(); // the directory is the caller's, not a reused tid's
   } catch (e) {
     closeFd(fd);
     throw e;
@@ -119,7 +120,7 @@ function isRoot(fd: number): boolean {
  * `parentOnly`, stops before the last component and returns it in `last`.
  */
 function walk(
-  task: Task,
+  caller: Caller,
   base: Base,
   path: string,
   follow: boolean,
@@ -151,7 +152,8 @@ function walk(
       const procDir = isProc(cur);
       if (procDir && (comp === 'self' || comp === 'thread-self') && fstat(cur).ino === PROC_ROOT_INO) {
         if (resolve & RESOLVE_NO_SYMLINKS && (!last || follow)) throw new SysError(E.ELOOP); // they are symlinks
-        const target = comp === 'self' ? `${task.spid}` : `${task.spid}/task/${task.stid}`;
+        const { spid, stid } = caller.task;
+        const target = comp === 'self' ? `${spid}` : `${spid}/task/${stid}`;
         stack.push(...target.split('/').reverse());
         continue;
       }
@@ -206,7 +208,7 @@ function retryable(e: unknown): boolean {
  * Returns a sentry fd (always O_CLOEXEC). Errors: as open(2).
  */
 export function openPath(
-  task: Task,
+  caller: Caller,
   dirfd: number,
   path: string,
   flags: number,
@@ -216,14 +218,14 @@ export function openPath(
   if (path === '') throw new SysError(E.ENOENT);
   if (callerResolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) {
     // The caller scoped the lookup to its own dirfd, which lies inside the sandbox.
-    const base = baseOf(task, dirfd, '.');
+    const base = baseOf(caller, dirfd, '.');
     try {
       return openat2(base.fd, path, flags | O_CLOEXEC, mode, callerResolve);
     } finally {
       release(base);
     }
   }
-  const base = baseOf(task, dirfd, path);
+  const base = baseOf(caller, dirfd, path);
   try {
     try {
       return openat2(base.fd, naive(path), flags | O_CLOEXEC, mode, base.resolve | callerResolve);
@@ -232,7 +234,7 @@ export function openPath(
     }
     const creat = (flags & O_CREAT) !== 0;
     if (creat && (flags & O_EXCL)) {
-      const p = walk(task, base, path, true, true, callerResolve);
+      const p = walk(caller, base, path, true, true, callerResolve);
       try {
         return openat2(p.fd, p.last, flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
       } finally {
@@ -241,10 +243,10 @@ export function openPath(
     }
     let target: number;
     try {
-      target = walk(task, base, path, (flags & O_NOFOLLOW) === 0, false, callerResolve).fd;
+      target = walk(caller, base, path, (flags & O_NOFOLLOW) === 0, false, callerResolve).fd;
     } catch (e) {
       if (!(creat && e instanceof SysError && e.errno === E.ENOENT)) throw e;
-      const p = walk(task, base, path, true, true, callerResolve);
+      const p = walk(caller, base, path, true, true, callerResolve);
       try {
         return openat2(p.fd, p.last, flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
       } finally {
@@ -268,14 +270,14 @@ export function openPath(
  * Resolves `path` to an O_PATH fd (following a final symlink when `follow`).
  * An empty path with `emptyPath` (AT_EMPTY_PATH) names `dirfd` itself.
  */
-export function lookupPath(task: Task, dirfd: number, path: string, follow: boolean, emptyPath = false): number {
+export function lookupPath(caller: Caller, dirfd: number, path: string, follow: boolean, emptyPath = false): number {
   if (path === '') {
     if (!emptyPath) throw new SysError(E.ENOENT);
-    const base = baseOf(task, dirfd, '.');
+    const base = baseOf(caller, dirfd, '.');
     if (!base.owned) return openat2(base.fd, '.', O_PATH | O_CLOEXEC, 0, 0);
     return base.fd;
   }
-  return openPath(task, dirfd, path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+  return openPath(caller, dirfd, path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
 }
 
 /**
@@ -283,21 +285,21 @@ export function lookupPath(task: Task, dirfd: number, path: string, follow: bool
  * directory and the last component (trailing slashes kept, so the kernel
  * applies its own trailing-slash rules). The caller closes `fd`.
  */
-export function lookupParent(task: Task, dirfd: number, path: string): { fd: number; base: string } {
+export function lookupParent(caller: Caller, dirfd: number, path: string): { fd: number; base: string } {
   if (path === '') throw new SysError(E.ENOENT);
   const trimmed = path.replace(/\/+$/, '');
   if (trimmed === '') return { fd: openat2(rootFd, '.', O_PATH | O_CLOEXEC, 0, 0), base: '.' };
   const slash = trimmed.lastIndexOf('/');
   const dir = slash < 0 ? '.' : slash === 0 ? '/' : trimmed.slice(0, slash);
   const baseName = path.slice(slash + 1);
-  const base = baseOf(task, dirfd, dir);
+  const base = baseOf(caller, dirfd, dir);
   try {
     try {
       return { fd: openat2(base.fd, naive(dir), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, base.resolve), base: baseName };
     } catch (e) {
       if (!retryable(e)) throw e;
     }
-    const p = walk(task, base, path, true, true);
+    const p = walk(caller, base, path, true, true);
     return { fd: p.fd, base: p.last };
   } finally {
     release(base);
