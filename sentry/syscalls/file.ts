@@ -152,8 +152,9 @@ const open: Handler = (ctx) => {
   asCaller(task);
   if (flags & (O_CREAT | O_TMPFILE)) mode = mode & 0o7777 & ~task.creds.umask;
   const wantBlock = !(flags & O_NONBLOCK);
-  // Open non-blocking so a FIFO cannot stall the loop; the flag is cleared below.
-  const sflags = (flags | O_NOCTTY) & ~O_CLOEXEC;
+  // Open non-blocking so a FIFO cannot stall the loop; the flag is cleared below. The sentry's own fd is
+  // always O_CLOEXEC (openPath); the caller's O_CLOEXEC goes to the injected fd.
+  const sflags = flags | O_NOCTTY;
   let fd: number;
   try {
     fd = openPath(ctx, dirfd, p, wantBlock && !mayBlock ? sflags | O_NONBLOCK : sflags, mode, resolve);
