@@ -31,7 +31,21 @@ export const SYS = {
   fchmodat2: 452,
 } as const;
 
-export const c = {
+/**
+ * Paths travel through the sentry as latin1 strings (one char per byte, as
+ * read from the caller's memory), so any byte sequence survives; they reach
+ * libc as those bytes, never re-encoded as UTF-8.
+ */
+export function cstr(s: string): Buffer {
+  return Buffer.from(s + '\0', 'latin1');
+}
+
+/** Wraps a koffi function so that its string arguments are passed as raw bytes (cstr). */
+function bytesArgs<F extends (...args: never[]) => unknown>(fn: F): F {
+  return ((...args: unknown[]) => fn(...(args.map((a) => (typeof a === 'string' ? cstr(a) : a)) as never[]))) as unknown as F;
+}
+
+const raw = {
   close: libc.func('int close(int fd)'),
   ioctlPtr: libc.func('int ioctl(int fd, unsigned long req, void *arg)'),
   ioctlVal: libc.func('int ioctl(int fd, unsigned long req, unsigned long arg)'),
@@ -70,6 +84,9 @@ export const c = {
   wakeThread: lib.func('long tv_wake_thread(int tid, int sig)'),
   setCreds: lib.func('long tv_set_creds(uint32_t fsuid, uint32_t fsgid, void *groups, int ngroups, void *caps)'),
 };
+
+/** libc and libtvisor-sentry.so, string arguments passed as raw bytes. */
+export const c = Object.fromEntries(Object.entries(raw).map(([k, f]) => [k, bytesArgs(f)])) as typeof raw;
 
 /** errno of the last failed libc call on this thread. */
 export function errno(): number {
@@ -144,7 +161,7 @@ const linkBuf = Buffer.alloc(4097);
 /** readlinkat(2); `path` "" reads the symlink an O_PATH fd refers to. */
 export function readlinkat(dirfd: number, path: string): string {
   const n = check(c.readlinkat(dirfd, path, linkBuf, 4096));
-  return linkBuf.toString('utf8', 0, n);
+  return linkBuf.toString('latin1', 0, n);
 }
 
 export function major(dev: bigint): number {
