@@ -8,8 +8,8 @@ import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..');
 export const TVISOR = join(ROOT, 'bin', 'tvisor.js');
-/** Debian bookworm minbase rootfs made by test/global-setup.ts (debootstrap, cached). */
-export const DEBIAN_ROOTFS = process.env.TVISOR_DEBIAN_ROOTFS ?? '/var/cache/tvisor-fixtures/debian-bookworm-minbase';
+/** Debian bookworm minbase rootfs (+ python3.11 and its test suite) made by test/global-setup.ts (debootstrap, cached). */
+export const DEBIAN_ROOTFS = process.env.TVISOR_DEBIAN_ROOTFS ?? '/var/cache/tvisor-fixtures/debian-bookworm-minbase-py311';
 
 export interface Run {
   status: number | null;
