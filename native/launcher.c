@@ -396,7 +396,7 @@ static void build_mounts(void) {
   } else {
     if (mkdir("/tmp/u", 0755) < 0 || mkdir("/tmp/w", 0755) < 0 || mkdir("/tmp/m", 0755) < 0) die("mkdir");
     char opts[256];
-    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=/tmp/u,workdir=/tmp/w", src);
+    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=/tmp/u,workdir=/tmp/w,xino=on", src);
     if (mount("overlay", "/tmp/m", "overlay", MS_NOSUID | MS_NODEV, opts) < 0) die("overlay on %s", rootsrc);
   }
   int root = open("/tmp/m", O_PATH | O_DIRECTORY | O_CLOEXEC);
