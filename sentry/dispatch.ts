@@ -8,7 +8,6 @@ import { writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { getSystemErrorMap } from 'node:util';
 import type { Logger } from 'pino';
-import { closeFd } from './native.js';
 import { taskOf, type Task } from './kernel/task.js';
 import type { Notification, Platform } from './platform/platform.js';
 import { entryOf, syscallName } from './syscalls/table.js';
@@ -118,11 +117,7 @@ export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): 
       o.platform.continueCall(n);
       break;
     case 'fd':
-      try {
-        injected = o.platform.injectFd(n, reply.fd, reply.cloexec);
-      } finally {
-        closeFd(reply.fd);
-      }
+      injected = o.platform.injectFd(n, reply.fd, reply.cloexec);
       break;
     case 'async':
       return;

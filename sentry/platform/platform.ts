@@ -38,6 +38,9 @@ export interface Platform {
   /**
    * Installs sentry fd `fd` in the caller and completes the call with the new
    * fd number, which it returns (or -errno when the caller's table refused it).
+   * Takes `fd`: it is closed before the caller resumes, so the caller holds
+   * the only reference, as after its own open(2) (its close is the last
+   * close: flock and OFD locks drop, FAN_CLOSE_* fire, i_writecount falls).
    */
   injectFd(n: Notification, fd: number, cloexec: boolean): number;
   /** False once the caller is gone or was interrupted since `receive`. */

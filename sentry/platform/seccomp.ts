@@ -10,7 +10,7 @@
  * is polled: POLLHUP means no task is left.
  */
 import { constants } from 'node:os';
-import { c, checkNeg, errno as koffiErrno } from '../native.js';
+import { c, checkNeg, closeFd, errno as koffiErrno } from '../native.js';
 import { SysError } from '../syscalls/types.js';
 import type { Notification, Platform } from './platform.js';
 
@@ -21,7 +21,6 @@ const SECCOMP_IOCTL_NOTIF_ADDFD = 0x40182103;
 const SECCOMP_IOCTL_NOTIF_SET_FLAGS = 0x40082104;
 const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP = 1;
 const SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1;
-const SECCOMP_ADDFD_FLAG_SEND = 2;
 const O_CLOEXEC = 0o2000000;
 const POLLIN = 1;
 const POLLHUP = 0x10;
@@ -118,16 +117,26 @@ export class SeccompPlatform implements Platform {
     this.send(n, 0, 0, SECCOMP_USER_NOTIF_FLAG_CONTINUE);
   }
 
+  /**
+   * Two steps, ADDFD then SEND, with the sentry's fd closed in between (see
+   * Platform.injectFd). Nothing can slip between them: the filter waits
+   * killable once the call is received (SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV),
+   * so only a fatal signal ends the wait, and that ends the fd table too.
+   */
   injectFd(n: Notification, fd: number, cloexec: boolean): number {
     const b = this.addfdBuf;
     b.writeBigUInt64LE(n.id, 0);
-    b.writeUInt32LE(SECCOMP_ADDFD_FLAG_SEND, 8);
+    b.writeUInt32LE(0, 8);
     b.writeUInt32LE(fd, 12);
     b.writeUInt32LE(0, 16);
     b.writeUInt32LE(cloexec ? O_CLOEXEC : 0, 20);
     const r = c.ioctlPtr(this.listener, SECCOMP_IOCTL_NOTIF_ADDFD, b);
-    if (r >= 0) return r;
-    const e = koffiErrno();
+    const e = r < 0 ? koffiErrno() : 0;
+    closeFd(fd);
+    if (r >= 0) {
+      this.reply(n, r, 0);
+      return r;
+    }
     // EMFILE and friends: the caller's own fd table refused it; answer as the kernel would.
     if (e !== E.ENOENT) this.reply(n, 0, e);
     return -e;

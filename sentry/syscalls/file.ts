@@ -33,7 +33,8 @@ const O_NONBLOCK = 0o4000;
 const O_APPEND = 0o2000;
 const O_DIRECT = 0o40000;
 const O_NOATIME = 0o1000000;
-const O_TMPFILE = 0o20200000;
+/** O_TMPFILE without its O_DIRECTORY bit: the bit that tells O_TMPFILE apart from O_DIRECTORY. */
+const __O_TMPFILE = 0o20000000;
 const F_SETFL = 4;
 const AT_SYMLINK_NOFOLLOW = 0x100;
 const AT_REMOVEDIR = 0x200;
@@ -140,7 +141,7 @@ const open: Handler = (ctx) => {
     const f = how.readBigUInt64LE(0);
     const m = how.readBigUInt64LE(8);
     resolve = Number(how.readBigUInt64LE(16));
-    if (f >> 32n || m >> 12n || (m && !(Number(f) & (O_CREAT | O_TMPFILE)))) throw new SysError(E.EINVAL);
+    if (f >> 32n || m >> 12n || (m && !(Number(f) & (O_CREAT | __O_TMPFILE)))) throw new SysError(E.EINVAL);
     flags = Number(f);
     mode = Number(m);
   }
@@ -150,7 +151,9 @@ const open: Handler = (ctx) => {
   if (flags & O_PATH) return CONTINUE;
   const task = ctx.task;
   asCaller(task);
-  if (flags & (O_CREAT | O_TMPFILE)) mode = mode & 0o7777 & ~task.creds.umask;
+  // open(2) ignores the mode argument (whatever the register holds) without O_CREAT or O_TMPFILE;
+  // openat2(2) would refuse a non-zero one with EINVAL.
+  mode = flags & (O_CREAT | __O_TMPFILE) ? mode & 0o7777 & ~task.creds.umask : 0;
   const wantBlock = !(flags & O_NONBLOCK);
   // Open non-blocking so a FIFO cannot stall the loop; the flag is cleared below. The sentry's own fd is
   // always O_CLOEXEC (openPath); the caller's O_CLOEXEC goes to the injected fd.
@@ -248,12 +251,14 @@ const link: Handler = (ctx) => {
   if (ctx.nrName === 'link') [op, np] = [path(ctx, a[0]), path(ctx, a[1])];
   else [od, op, nd, np, flags] = [fdArg(a[0]), path(ctx, a[1]), fdArg(a[2]), path(ctx, a[3]), u32(a[4])];
   if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
-  if (op === '' && flags & AT_EMPTY_PATH) return CONTINUE;
   asCaller(ctx.task);
   const to = lookupParent(ctx, nd, np);
   return using(to.fd, () => {
-    if (flags & AT_SYMLINK_FOLLOW) {
-      const src = lookupPath(ctx, od, op, true);
+    // AT_EMPTY_PATH links the file the caller's fd holds (an O_TMPFILE file, typically). The kernel allows it
+    // without CAP_DAC_READ_SEARCH only for a file the caller opened itself, and the sentry opened it: link it
+    // through its /proc fd link instead, the route open(2) documents for O_TMPFILE (I_LINKABLE still applies).
+    if (flags & AT_SYMLINK_FOLLOW || (op === '' && flags & AT_EMPTY_PATH)) {
+      const src = lookupPath(ctx, od, op, true, (flags & AT_EMPTY_PATH) !== 0);
       return using(src, () => ok(check(c.linkat(AT_FDCWD, self(src), to.fd, to.base, AT_SYMLINK_FOLLOW))));
     }
     const from = lookupParent(ctx, od, op);
@@ -364,7 +369,14 @@ const truncate: Handler = (ctx) => {
 };
 
 function xattrName(ctx: SyscallContext, addr: bigint | undefined): string {
-  const n = ctx.readString(addr ?? 0n, XATTR_NAME_MAX + 1);
+  let n: string;
+  try {
+    n = ctx.readString(addr ?? 0n, XATTR_NAME_MAX + 1);
+  } catch (e) {
+    // xattr(7): a name of XATTR_NAME_MAX + 1 bytes or more is ERANGE, not ENAMETOOLONG.
+    if (e instanceof SysError && e.errno === E.ENAMETOOLONG) throw new SysError(E.ERANGE);
+    throw e;
+  }
   if (n.length === 0 || n.length > XATTR_NAME_MAX) throw new SysError(E.ERANGE);
   return n;
 }

@@ -241,8 +241,8 @@ const SPECS: Record<string, Spec> = {
     allow('information only: the kernel resolves it in the sandbox mount namespace (trapping measured 25\u00d7 slower)'),
   ),
   inotify_add_watch: allow('watches a path in the sandbox mount namespace'),
-  fanotify_init: deny(E.EPERM, 'needs CAP_SYS_ADMIN'),
-  fanotify_mark: deny(E.EPERM, 'needs CAP_SYS_ADMIN'),
+  fanotify_init: allow('unprivileged fanotify (FAN_REPORT_FID); the privileged classes need CAP_SYS_ADMIN, which the sandbox lacks'),
+  fanotify_mark: allow('inode marks on a path in the sandbox mount namespace; mount and filesystem marks need CAP_SYS_ADMIN'),
   // --- Sockets and IPC: the network and IPC namespaces confine them.
   ...group(
     `socket socketpair connect accept accept4 bind listen sendto recvfrom sendmsg recvmsg sendmmsg recvmmsg

@@ -1,0 +1,139 @@
+/**
+ * Path-syscall semantics: the same calls natively (same uid, same 14
+ * capabilities, no_new_privs, via setpriv) and inside the sandbox give the
+ * same results and errnos — malformed calls included, which the sentry
+ * must survive.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEBIAN_ROOTFS, native, ROOT, sandboxSh, tvisorDo } from './helpers.js';
+
+const CAPS =
+  '-all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write';
+const SETPRIV = ['setpriv', `--bounding-set=${CAPS}`, `--inh-caps=${CAPS}`, '--no-new-privs'];
+
+let dir: string;
+let badcalls: string;
+beforeAll(() => {
+  dir = mkdtempSync('/var/tmp/tvisor-pathcalls-');
+  badcalls = join(dir, 'badcalls');
+  execFileSync('gcc', ['-static', '-O2', '-o', badcalls, join(ROOT, 'test/c/badcalls.c')]);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** `NAME RESULT` lines as a map. */
+function table(out: string): Map<string, string> {
+  return new Map(out.trim().split('\n').map((l) => l.split(' ', 2) as [string, string]));
+}
+
+/** The entries of `b` that differ from `a`. */
+function differences(a: Map<string, string>, b: Map<string, string>): Record<string, string> {
+  const d: Record<string, string> = {};
+  for (const k of new Set([...a.keys(), ...b.keys()])) if (a.get(k) !== b.get(k)) d[k] = `${a.get(k)} -> ${b.get(k)}`;
+  return d;
+}
+
+/** Policy: device nodes are refused in the sandbox (CAP_MKNOD notwithstanding), as gVisor does. */
+const DEVICE_POLICY = { 'mknodat.chr': 'ok -> EPERM' };
+
+describe('a table of malformed and edge-case path calls', () => {
+  it('gets the kernel\u2019s errno for each, natively and in the sandbox, and the sentry survives', () => {
+    rmSync('/dev/shm/tvisor-badcalls-x', { force: true });
+    const n = native([...SETPRIV, badcalls, `/tmp/tvisor-badcalls-native-${process.pid}`]);
+    rmSync(`/tmp/tvisor-badcalls-native-${process.pid}`, { recursive: true, force: true });
+    rmSync('/dev/shm/tvisor-badcalls-x', { force: true });
+    rmSync('/dev/shm/tvisor-badcalls-y', { force: true });
+    const s = tvisorDo(['/badcalls', '/tmp/scratch'], ['-v', `${badcalls}:/badcalls:ro`]);
+    expect(n.status).toBe(0);
+    expect(s.status, s.stderr).toBe(0);
+    const nt = table(n.stdout);
+    expect(nt.size).toBeGreaterThan(150);
+    // The table exercises what it claims: a sample of the kernel's answers.
+    expect(nt.get('openat.null')).toBe('EFAULT');
+    expect(nt.get('openat.runs-into-hole')).toBe('EFAULT');
+    expect(nt.get('openat.4096-bytes')).toBe('ENAMETOOLONG');
+    expect(nt.get('openat.loop')).toBe('ELOOP');
+    expect(nt.get('openat.dir-wronly')).toBe('EISDIR');
+    expect(nt.get('openat.file-as-dir')).toBe('ENOTDIR');
+    expect(nt.get('openat2.unknown-resolve')).toBe('EINVAL');
+    expect(nt.get('rename.cross-device')).toBe('EXDEV');
+    expect(differences(nt, table(s.stdout))).toEqual(DEVICE_POLICY);
+    expect(table(s.stdout).get('after.open')).toBe('ok');
+  });
+
+  it('gives the same answers inside the Debian minbase rootfs', () => {
+    const s = tvisorDo(['/badcalls', '/tmp/scratch'], ['--rootfs', DEBIAN_ROOTFS, '-v', `${badcalls}:/badcalls:ro`]);
+    const n = native([...SETPRIV, badcalls, `/tmp/tvisor-badcalls-native2-${process.pid}`]);
+    rmSync(`/tmp/tvisor-badcalls-native2-${process.pid}`, { recursive: true, force: true });
+    rmSync('/dev/shm/tvisor-badcalls-x', { force: true });
+    rmSync('/dev/shm/tvisor-badcalls-y', { force: true });
+    expect(s.status, s.stderr).toBe(0);
+    expect(differences(table(n.stdout), table(s.stdout))).toEqual(DEVICE_POLICY);
+  });
+});
+
+describe('path semantics: umask, permissions, sticky bit, xattrs, utimensat, renameat2, statx, locks, O_TMPFILE', () => {
+  const script = join(ROOT, 'test/py/pathsemantics.py');
+
+  it('match natively on a -v volume (same filesystem), with the caller\u2019s credentials', () => {
+    const vol = join(dir, 'vol');
+    mkdirSync(vol);
+    const n = native([...SETPRIV, '/usr/bin/python3.11', script, join(vol, 'native')]);
+    const s = tvisorDo(['/usr/bin/python3.11', script, '/vol/sandbox'], ['-v', `${vol}:/vol`]);
+    expect(n.status, n.stderr).toBe(0);
+    expect(s.status, s.stderr).toBe(0);
+    expect(table(n.stdout).get('perm.create-in-root-dir')).toBe('EACCES');
+    expect(table(n.stdout).get('locks.held')).toBe('flock=EAGAIN');
+    expect(s.stdout).toBe(n.stdout);
+  });
+
+  it('match on the overlay root, but for RENAME_WHITEOUT, which kernel overlayfs refuses', () => {
+    const n = native([...SETPRIV, '/usr/bin/python3.11', script, join(dir, 'native-root')]);
+    const s = tvisorDo(['/usr/bin/python3.11', script, '/tmp/sandbox-root']);
+    expect(s.status, s.stderr).toBe(0);
+    expect(differences(table(n.stdout), table(s.stdout))).toEqual({
+      'renameat2.whiteout': 'ok -> EINVAL',
+      'renameat2.whiteout-left': '0o20000 -> 0o100644',
+    });
+  });
+});
+
+describe('the overlay and the mount flags hold on fd-based calls', () => {
+  it('fchmod/fchown/futimens/fsetxattr on an injected fd of a lower-layer file copy it up; the host file is unchanged', () => {
+    const f = join(dir, 'lower-file');
+    writeFileSync(f, 'lower\n');
+    chmodSync(f, 0o644);
+    const before = statSync(f);
+    const r = tvisorDo(
+      ['/usr/bin/python3.11', '-c', `
+import os
+fd = os.open(${JSON.stringify(f)}, os.O_RDONLY)
+os.fchmod(fd, 0o600); os.fchown(fd, 1234, 1234); os.utime(fd, ns=(5, 6)); os.setxattr(fd, 'user.t', b'v')
+st = os.stat(${JSON.stringify(f)})
+print(oct(st.st_mode), st.st_uid, st.st_mtime_ns, os.getxattr(${JSON.stringify(f)}, 'user.t'))
+`],
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe("0o100600 1234 6 b'v'");
+    const after = statSync(f);
+    expect([after.mode, after.uid, after.mtimeMs]).toEqual([before.mode, before.uid, before.mtimeMs]);
+    expect(readFileSync(f, 'utf8')).toBe('lower\n');
+  });
+
+  it('a read-only volume gives EROFS to every write path, even through an fd opened before', () => {
+    const ro = join(dir, 'ro');
+    mkdirSync(ro);
+    writeFileSync(join(ro, 'f'), 'x');
+    const r = sandboxSh(
+      'cd /ro; for c in "touch new" "mkdir d" "rm f" "mv f g" "ln -s f l" "chmod 600 f" "truncate -s0 f"; do ' +
+        '$c 2>/dev/null && echo "$c: ok" || echo "$c: failed"; done; ' +
+        'exec 3<f; python3 -c "import os; os.fchmod(3, 0o600)" 2>&1 | tail -1',
+      ['-v', `${ro}:/ro:ro`],
+    );
+    expect(r.stdout).not.toContain(': ok');
+    expect(r.stdout).toContain('Read-only file system');
+    expect(statSync(join(ro, 'f')).mode & 0o777).toBe(0o644);
+  });
+});
