@@ -83,6 +83,8 @@ export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): 
     // Trapped only because an argument rule matched.
     const rule = entry.rules.find((r) => {
       const v = n.args[r.index]! & 0xffffffffn;
+      if (r.action === 'allow') return false;
+      if (r.op === 'zero') return n.args[r.index] === 0n;
       return r.op === 'eq' ? v === (r.value & 0xffffffffn) : (v & r.value) !== 0n;
     });
     reply = { kind: 'errno', errno: rule?.errno ?? E.EPERM };

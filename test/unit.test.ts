@@ -80,7 +80,7 @@ describe('generated seccomp filter', () => {
   it('gives every table entry its action', () => {
     for (const e of TABLE) {
       const want = e.action === 'allow' ? SECCOMP_RET_ALLOW : e.action === 'kill' ? SECCOMP_RET_KILL_PROCESS : SECCOMP_RET_USER_NOTIF;
-      expect(run(e.nr).toString(16), e.name).toBe(want.toString(16));
+      expect(run(e.nr, [1n, 1n, 1n, 1n, 1n, 1n]).toString(16), e.name).toBe(want.toString(16));
     }
   });
 
@@ -94,6 +94,13 @@ describe('generated seccomp filter', () => {
     expect(run(ioctl, [0n, 0x5412n])).toBe(SECCOMP_RET_USER_NOTIF); // TIOCSTI
     expect(run(ioctl, [0n, 0xffffffff00005412n])).toBe(SECCOMP_RET_USER_NOTIF);
     expect(run(ioctl, [0n, 0x541cn])).toBe(SECCOMP_RET_USER_NOTIF); // TIOCLINUX
+  });
+
+  it('allows futimens (utimensat with a NULL path, all 64 bits) and traps every path form', () => {
+    const nr = entryNamed('utimensat')!.nr;
+    expect(run(nr, [3n, 0n, 0n, 0n])).toBe(SECCOMP_RET_ALLOW);
+    expect(run(nr, [3n, 0x7ffd0000n, 0n, 0n])).toBe(SECCOMP_RET_USER_NOTIF);
+    expect(run(nr, [3n, 0x100000000n, 0n, 0n])).toBe(SECCOMP_RET_USER_NOTIF); // low half 0, high half not
   });
 
   it('honours a test-only allow override and fits the kernel limit', () => {

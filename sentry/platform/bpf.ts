@@ -106,10 +106,18 @@ export function buildFilterInsns(opts: FilterOptions = {}): Insn[] {
   const emitLeaf = (s: Segment): void => {
     if (s.entry?.rules) {
       for (const r of s.entry.rules) {
+        const action = actionWord(r.action === 'deny' ? 'trap' : r.action);
         ld(16 + r.index * 8); // low 32 bits of args[index]
+        if (r.op === 'zero') {
+          out.push({ code: BPF_JMP_JEQ_K, jt: 0, jf: 3, k: 0 });
+          ld(20 + r.index * 8); // high 32 bits
+          out.push({ code: BPF_JMP_JEQ_K, jt: 0, jf: 1, k: 0 });
+          ret(action);
+          continue;
+        }
         const op = r.op === 'eq' ? BPF_JMP_JEQ_K : BPF_JMP_JSET_K;
         out.push({ code: op, jt: 0, jf: 1, k: Number(r.value & 0xffffffffn) });
-        ret(actionWord(r.action === 'deny' ? 'trap' : r.action));
+        ret(action);
       }
     }
     const act = s.key as Action;

@@ -32,14 +32,16 @@ export type Support = 'full' | 'passthrough' | 'partial' | 'denied' | 'unimpleme
 
 /**
  * An argument rule evaluated in BPF before the entry's action: when
- * `args[index] == value` (compared on all 64 bits; for `mask`, `(args[index] & value) != 0`)
+ * `args[index] == value` (`eq`: the low 32 bits, as the kernel truncates int
+ * arguments), `(args[index] & value) != 0` (`mask`: low 32 bits) or
+ * `args[index] == 0` on all 64 bits (`zero`: a NULL pointer; `value` unused),
  * the call gets `action` instead.
  */
 export interface ArgRule {
   index: number;
-  op: 'eq' | 'mask';
+  op: 'eq' | 'mask' | 'zero';
   value: bigint;
-  action: Exclude<Action, 'allow'>;
+  action: Action;
   errno?: number;
   note: string;
 }
@@ -231,7 +233,12 @@ const SPECS: Record<string, Spec> = {
   ...group('symlink symlinkat', trap(f.symlink, 'performed by the sentry')),
   ...group('chmod fchmodat fchmodat2', trap(f.chmod, 'performed by the sentry')),
   ...group('chown lchown fchownat', trap(f.chown, 'performed by the sentry')),
-  ...group('utime utimes futimesat utimensat', trap(f.utimes, 'performed by the sentry; fd-only forms continue')),
+  ...group('utime utimes futimesat', trap(f.utimes, 'performed by the sentry; fd-only forms continue')),
+  utimensat: {
+    ...trap(f.utimes, 'performed by the sentry'),
+    // futimens(3) acts on an fd the caller holds; tar, cp -p and rsync call it once per file.
+    rules: [{ index: 1, op: 'zero', value: 0n, action: 'allow', note: 'futimens(3), a NULL path: the caller\u2019s own fd, in BPF' }],
+  },
   truncate: trap(f.truncate, 'performed by the sentry'),
   ...group('setxattr lsetxattr setxattrat', trap(f.setxattr, 'performed by the sentry')),
   ...group('removexattr lremovexattr removexattrat', trap(f.removexattr, 'performed by the sentry')),

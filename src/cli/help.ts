@@ -5,9 +5,15 @@
  */
 import { Command, Option } from 'commander';
 import { constants } from 'node:os';
-import { TABLE } from '../../sentry/syscalls/table.js';
+import { TABLE, type ArgRule } from '../../sentry/syscalls/table.js';
 
 const ERRNO = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+
+/** " (refused: ...)" or " (allowed: ...)" for the entry's argument rules of that kind. */
+function ruleText(rules: readonly ArgRule[], allowed: boolean): string {
+  const r = rules.filter((x) => (x.action === 'allow') === allowed);
+  return r.length ? ` (${allowed ? 'allowed' : 'refused'}: ${r.map((x) => x.note).join(', ')})` : '';
+}
 
 /** The table as JSON-ready rows. */
 export function syscallRows(): { nr: number; name: string; action: string; errno?: string; support: string; note: string }[] {
@@ -17,7 +23,7 @@ export function syscallRows(): { nr: number; name: string; action: string; errno
     action: e.action,
     ...(e.errno ? { errno: ERRNO.get(e.errno) ?? String(e.errno) } : {}),
     support: e.support,
-    note: e.note + (e.rules?.length ? ` (refused: ${e.rules.map((r) => r.note).join(', ')})` : ''),
+    note: e.note + ruleText(e.rules ?? [], false) + ruleText(e.rules ?? [], true),
   }));
 }
 
