@@ -138,6 +138,8 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  */
 export async function runSandbox(spec: SandboxSpec): Promise<number> {
   const child = spawn(LAUNCHER_PATH, [], {
+    // The sandbox's pid 1 is a fork of the launcher: its /proc/1/cmdline must not name a host path.
+    argv0: 'tvisor-launch',
     stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],
     env: { TVISOR_PARENT_PID: String(process.pid) },
   });
