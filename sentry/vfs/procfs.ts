@@ -30,8 +30,7 @@
  * gets the memfd read-write, whose seals refuse writes with EPERM.
  */
 import { readSync, writeSync } from 'node:fs';
-import { release } from 'node:os';
-import { constants } from 'node:os';
+import { constants, release } from 'node:os';
 import { c, check, closeFd, openat2, readlinkat } from '../native.js';
 import type { Limits } from '../kernel/limits.js';
 import { cmdline, filterCpuinfo, rewriteMeminfo, rewriteMountinfo, rewriteMounts, rewriteMountstats, swaps } from './proctext.js';
