@@ -540,8 +540,22 @@ static void exec_workload(void) {
 
 static void forward(int sig) { (void)sig; }
 
+/*
+ * The workload reads /proc/1/environ and /proc/1/cmdline: the host pid of
+ * tvisor (TVISOR_PARENT_PID) must not be there. pid 1 is a fork of the
+ * launcher, whose own copy (outside the sandbox's pid namespace) keeps it;
+ * the kernel shows the bytes of this process's initial environment block,
+ * so they are wiped in place. (argv[0] is "tvisor-launch", not a host path:
+ * src/sandbox.ts spawns it so.)
+ */
+static void scrub_environ(void) {
+  for (char **e = environ; *e; e++)
+    if (strncmp(*e, "TVISOR_PARENT_PID=", 18) == 0) memset(*e, 0, strlen(*e));
+}
+
 /* pid 1 of the sandbox. */
 static void run_init(int lifeline) {
+  scrub_environ();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("pdeathsig");
   struct pollfd pf = {.fd = lifeline, .events = POLLIN};
   if (poll(&pf, 1, 0) > 0) _exit(125); /* L died before the prctl */

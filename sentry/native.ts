@@ -69,6 +69,8 @@ const raw = {
   removexattr: libc.func('int removexattr(const char *path, const char *name)'),
   lremovexattr: libc.func('int lremovexattr(const char *path, const char *name)'),
   umask: libc.func('unsigned int umask(unsigned int mask)'),
+  memfdCreate: libc.func('int memfd_create(const char *name, unsigned int flags)'),
+  fchmod: libc.func('int fchmod(int fd, unsigned int mode)'),
   openat2: libc.func('long syscall(long nr, int dirfd, const char *path, void *how, unsigned long size)'),
   pidfdOpen: libc.func('long syscall(long nr, int pid, unsigned int flags)'),
   pidfdGetfd: libc.func('long syscall(long nr, int pidfd, int fd, unsigned int flags)'),

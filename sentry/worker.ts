@@ -22,6 +22,8 @@ import type { Notification, Platform } from './platform/platform.js';
 import { dispatch } from './dispatch.js';
 import { setMayBlock, type Resume } from './syscalls/file.js';
 import { AT_FDCWD, O_CLOEXEC, O_PATH, setRoot, setUnscopedForTests } from './vfs/resolve.js';
+import { configureProcfs } from './vfs/procfs.js';
+import { hostLimits } from './kernel/limits.js';
 
 /** What the CLI hands the sentry. */
 export interface SentryConfig {
@@ -35,6 +37,10 @@ export interface SentryConfig {
   debugLog: string | null;
   /** TEST ONLY: resolve paths without scoping to the sandbox root (a deliberately vulnerable sentry). */
   testUnscopedResolve?: boolean;
+  /** TEST ONLY: serve the kernel's /proc files unchanged (sentry/vfs/procfs.ts), to show the leak tests can fail. */
+  testRawProc?: boolean;
+  /** TEST ONLY: a memory limit in bytes for /proc/meminfo, as a cgroup would set it (sentry/kernel/limits.ts). */
+  testMemoryLimit?: number;
 }
 
 /**
@@ -67,6 +73,7 @@ function makeLog(cfg: SentryConfig): Logger | undefined {
 function setup(cfg: SentryConfig): void {
   c.umask(0);
   setUnscopedForTests(cfg.testUnscopedResolve === true);
+  configureProcfs({ limits: hostLimits(cfg.initPid, { memoryLimit: cfg.testMemoryLimit }), testRaw: cfg.testRawProc });
   setRoot(openat2(AT_FDCWD, `/proc/${cfg.initPid}/root`, O_PATH | O_CLOEXEC, 0, 0));
 }
 

@@ -63,6 +63,10 @@ export interface SandboxSpec {
   allowOverride?: string[];
   /** TEST ONLY: a deliberately naive sentry path resolution (see sentry/vfs/resolve.ts). */
   testUnscopedResolve?: boolean;
+  /** TEST ONLY: the kernel's /proc files unchanged (see sentry/vfs/procfs.ts). */
+  testRawProc?: boolean;
+  /** TEST ONLY: a memory limit (bytes) shown by /proc/meminfo (see sentry/kernel/limits.ts). */
+  testMemoryLimit?: number;
 }
 
 /** A setup failure before the workload ran (exit 125). */
@@ -138,6 +142,8 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  */
 export async function runSandbox(spec: SandboxSpec): Promise<number> {
   const child = spawn(LAUNCHER_PATH, [], {
+    // The sandbox's pid 1 is a fork of the launcher: its /proc/1/cmdline must not name a host path.
+    argv0: 'tvisor-launch',
     stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],
     env: { TVISOR_PARENT_PID: String(process.pid) },
   });
@@ -173,7 +179,15 @@ export async function runSandbox(spec: SandboxSpec): Promise<number> {
           if (fd >= 0) {
             const listenerFd = takeFd(initPid, fd);
             config.end('g');
-            sentryDone = runSentry({ listenerFd, initPid, straceFd: spec.straceFd, debugLog: spec.debugLog, testUnscopedResolve: spec.testUnscopedResolve });
+            sentryDone = runSentry({
+              listenerFd,
+              initPid,
+              straceFd: spec.straceFd,
+              debugLog: spec.debugLog,
+              testUnscopedResolve: spec.testUnscopedResolve,
+              testRawProc: spec.testRawProc,
+              testMemoryLimit: spec.testMemoryLimit,
+            });
           } else config.end('g');
         } catch (e) {
           errorLine = (e as Error).message;

@@ -56,18 +56,34 @@ export function sandboxSh(script: string, flags: string[] = [], o: RunOptions = 
 
 /**
  * Host pids of launchers and sandbox inits (command line tvisor-launch)
- * started by the tvisor process `parent` (their TVISOR_PARENT_PID).
+ * started by the tvisor process `parent`: launchers by their
+ * TVISOR_PARENT_PID, inits as their children. An init wipes that variable
+ * (the sandbox must not read the host pid of tvisor in /proc/1/environ), so
+ * an init whose launcher is gone is found as an orphan: any tvisor-launch
+ * that is pid 1 of its namespace and whose parent is no tvisor-launch (none
+ * should ever outlive its launcher, whoever started it).
  */
 export function launcherPids(parent: number): number[] {
-  const out: number[] = [];
+  const procs = new Map<number, { ppid: number; mine: boolean; init: boolean }>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       if (!readFileSync(`/proc/${d}/cmdline`, 'latin1').includes('tvisor-launch')) continue;
-      if (readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(`TVISOR_PARENT_PID=${parent}`)) out.push(Number(d));
+      const status = readFileSync(`/proc/${d}/status`, 'latin1');
+      const nspid = /\nNSpid:[\t ]*([\d\t ]+)\n/.exec(status)?.[1]?.trim().split(/\s+/) ?? [];
+      procs.set(Number(d), {
+        ppid: Number(/\nPPid:\s*(\d+)/.exec(status)?.[1]),
+        mine: readFileSync(`/proc/${d}/environ`, 'latin1').split('\0').includes(`TVISOR_PARENT_PID=${parent}`),
+        init: nspid.length > 1 && nspid[nspid.length - 1] === '1',
+      });
     } catch {
       /* gone */
     }
+  }
+  const out: number[] = [];
+  for (const [pid, p] of procs) {
+    const launcher = procs.get(p.ppid);
+    if (p.mine || launcher?.mine || (p.init && !launcher)) out.push(pid);
   }
   return out;
 }

@@ -10,6 +10,7 @@
 import { constants } from 'node:os';
 import { c, check, closeFd, fstat, major, openat2, SYS } from '../native.js';
 import { asCaller } from '../kernel/creds.js';
+import { procfsFile } from '../vfs/procfs.js';
 import {
   AT_FDCWD,
   lookupParent,
@@ -168,6 +169,7 @@ const open: Handler = (ctx) => {
     throw e;
   }
   const st = fstat(fd);
+  fd = procfsFile(fd, st.dev); // /proc files the sentry serves itself (sentry/vfs/procfs.ts)
   const type = st.mode & S_IFMT;
   if (type === S_IFCHR && isTty(st.rdev)) {
     closeFd(fd);

@@ -39,6 +39,8 @@ interface DoOptions {
   hostname?: string;
   testAllowSyscall: string[];
   testUnscopedResolve?: boolean;
+  testRawProc?: boolean;
+  testMemoryLimit?: number;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -58,6 +60,8 @@ export function doCommand(): Command {
     .option('--hostname <name>', 'hostname inside the sandbox')
     .addOption(new Option('--test-allow-syscall <name>', 'TEST ONLY: let the filter pass NAME').argParser(collect).default([]).hideHelp())
     .addOption(new Option('--test-unscoped-resolve', 'TEST ONLY: a deliberately vulnerable path resolution').hideHelp())
+    .addOption(new Option('--test-raw-proc', 'TEST ONLY: the kernel\u2019s /proc files, not rewritten').hideHelp())
+    .addOption(new Option('--test-memory-limit <bytes>', 'TEST ONLY: a memory limit for /proc/meminfo').argParser(Number).hideHelp())
     .passThroughOptions()
     .action(async (command: string[], o: DoOptions) => {
       const code = await runDo(command, o);
@@ -117,6 +121,8 @@ async function runDo(command: string[], o: DoOptions): Promise<number> {
     debugLog: o.debugLog ?? null,
     allowOverride: o.testAllowSyscall,
     testUnscopedResolve: o.testUnscopedResolve,
+    testRawProc: o.testRawProc,
+    testMemoryLimit: o.testMemoryLimit,
   };
   try {
     return await runSandbox(spec);
