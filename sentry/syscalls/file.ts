@@ -22,7 +22,7 @@ import {
   openPath,
 } from '../vfs/resolve.js';
 import { CONTINUE, ok, SysError, type Handler, type Reply, type SyscallContext } from './types.js';
-import type { Task } from '../kernel/task.js';
+import { terminalState, type Task } from '../kernel/task.js';
 
 const E = constants.errno;
 const PATH_MAX = 4096;
@@ -112,11 +112,31 @@ function using<T>(fd: number, fn: (fd: number) => T): T {
   }
 }
 
-/** A tty device: opening it can make it the caller's controlling terminal, so the kernel must do it. */
+/** A tty device (not /dev/ptmx, which only makes a new pair): opening it can make it a controlling terminal. */
 function isTty(rdev: bigint): boolean {
   const maj = major(rdev);
   const min = Number(rdev & 0xffn);
   return maj === 4 || (maj === 5 && min !== 2) || (maj >= 136 && maj <= 143);
+}
+/** /dev/tty (5, 0): the caller's own controlling terminal, whichever it is. */
+const isDevTty = (rdev: bigint): boolean => major(rdev) === 5 && (rdev & 0xffn) === 0n;
+
+/**
+ * Whether a terminal open must be left to the kernel: only when it can make
+ * the terminal the caller's controlling one (tty_open: no O_NOCTTY, a session
+ * leader without a terminal), which the sentry cannot do for it, and for
+ * /dev/tty, which names the caller's own terminal. A continued open re-reads
+ * its path, so every other terminal open gets the sentry's fd: fewer races.
+ * /dev/tty without a controlling terminal is ENXIO, as the kernel answers.
+ */
+function terminalOpenNeedsKernel(tid: number, rdev: bigint, flags: number): boolean {
+  if (isDevTty(rdev)) {
+    if (!terminalState(tid).hasTty) throw new SysError(E.ENXIO);
+    return true;
+  }
+  if (flags & O_NOCTTY) return false;
+  const t = terminalState(tid);
+  return t.sessionLeader && !t.hasTty;
 }
 
 /** open(2), openat(2), openat2(2), creat(2). */
@@ -172,8 +192,17 @@ const open: Handler = (ctx) => {
   fd = procfsFile(fd, st.dev); // /proc files the sentry serves itself (sentry/vfs/procfs.ts)
   const type = st.mode & S_IFMT;
   if (type === S_IFCHR && isTty(st.rdev)) {
-    closeFd(fd);
-    return CONTINUE;
+    let kernel: boolean;
+    try {
+      kernel = terminalOpenNeedsKernel(task.tid, st.rdev, flags);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+    if (kernel) {
+      closeFd(fd);
+      return CONTINUE;
+    }
   }
   if (type === S_IFIFO && wantBlock && !mayBlock) {
     // A read end: open(2) must wait for a writer. Keep this fd (closing it could wake and then drop a peer).
