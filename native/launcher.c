@@ -625,7 +625,7 @@ static void do_devlinks(int rootfd, const char *label) {
  * takes the lower root's mode and owner, so / looks as it does in the lower.
  * Returns an O_PATH fd of the new root, mounted at /tmp/m on the staging tmpfs.
  */
-static int build_root(int lower) {
+static int build_root(int lower, int overlay_dir) {
   char src[64];
   fdpath(src, sizeof src, lower);
   if (mkdir("/tmp/m", 0755) < 0) die("mkdir");
@@ -644,8 +644,7 @@ static int build_root(int lower) {
     if (fstat(lower, &lst) < 0) die("stat rootfs");
     int base, fresh = 0;
     if (strncmp(ov, "dir=", 4) == 0) {
-      base = open(ov + 4, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-      if (base < 0) die("overlay directory %s", ov + 4);
+      base = overlay_dir;
     } else if (strcmp(ov, "memory") == 0) {
       base = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (base < 0) die("staging");
@@ -686,6 +685,7 @@ static void build_mounts(void) {
   int lower = open(rootsrc, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (lower < 0) die("rootfs %s", rootsrc);
   /* Host paths first: the staging tmpfs below covers the host's /tmp. */
+  stage = "mount";
   char label[8400];
   for (int i = 0; i < cfg.n_step; i++) {
     struct step *s = &cfg.step[i];
@@ -693,11 +693,16 @@ static void build_mounts(void) {
     s->fd = open(s->source, O_PATH | O_CLOEXEC);
     if (s->fd < 0) die("%s: source", step_label(s, label, sizeof label));
   }
+  int overlay_dir = -1;
+  if (cfg.overlay && strncmp(cfg.overlay, "dir=", 4) == 0) {
+    overlay_dir = open(cfg.overlay + 4, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (overlay_dir < 0) die("overlay directory %s", cfg.overlay + 4);
+  }
   /* A private staging tmpfs; the host never sees it (private mount ns). */
   if (mount("tvisor", "/tmp", "tmpfs", MS_NOSUID, "mode=700") < 0) die("staging tmpfs");
   snprintf(private_null, sizeof private_null, "/tmp/null");
   if (mknod(private_null, S_IFCHR | 0666, makedev(1, 3)) < 0 || chmod(private_null, 0666) < 0) die("private null");
-  int root = build_root(lower);
+  int root = build_root(lower, overlay_dir);
   close(lower);
 
   stage = "mount";

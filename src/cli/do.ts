@@ -11,7 +11,7 @@
  */
 import { Command, Option } from 'commander';
 import { existsSync, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { capMask, DEFAULT_CAPS } from '../caps.js';
 import { runSandbox, type Namespace, type Overlay, type SandboxSpec } from '../sandbox.js';
 import { convertMount, doFsConfig, parseTmpfs, parseVolume, rootSetup, type OciMount } from '../oci/mounts.js';
@@ -20,11 +20,17 @@ import { c } from '../../sentry/native.js';
 
 export { parseVolume };
 
-/** The nearest existing ancestor of `p` (itself when it exists), resolved. */
-function existingReal(p: string): string {
+/** The nearest existing ancestor of `p` (itself when it exists). */
+function nearestExisting(p: string): string {
   let d = p;
   while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
-  return realpathSync(d);
+  return d;
+}
+
+/** `p` with its existing part resolved (realpath of the nearest existing ancestor, then the rest). */
+function existingReal(p: string): string {
+  const d = nearestExisting(p);
+  return join(realpathSync(d), relative(d, p));
 }
 
 const inside = (p: string, dir: string): boolean => p === dir || dir === '/' || p.startsWith(dir + '/');
@@ -49,7 +55,7 @@ export function parseOverlay(text: string, rootfs: string): Overlay {
     const lower = realpathSync(rootfs);
     if (inside(real, lower)) throw new Error(`--overlay=dir=${path}: inside the lower layer (the rootfs ${lower})`);
     if (inside(lower, real)) throw new Error(`--overlay=dir=${path}: the rootfs ${lower} is inside it`);
-  } else if (statSync(real).dev === statSync('/').dev) {
+  } else if (statSync(nearestExisting(path)).dev === statSync('/').dev) {
     throw new Error(`--overlay=dir=${path}: inside the lower layer (the host\u2019s / file system); use a directory on another file system, or --rootfs`);
   }
   if (existsSync(path)) {
