@@ -65,7 +65,7 @@ export function parseOverlay(text: string, rootfs: string): Overlay {
   } else {
     mkdirSync(path, { recursive: true, mode: 0o700 });
   }
-  return { dir: path };
+  return { dir: realpathSync(path) }; // the launcher opens it with O_NOFOLLOW
 }
 
 interface DoOptions {
