@@ -71,6 +71,8 @@
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -82,8 +84,9 @@ enum tag {
   T_NS_NEW = 1,   /* u32 CLONE_NEW* flag */
   T_NS_JOIN = 2,  /* u32 CLONE_NEW* flag, then the namespace path */
   T_ROOTFS = 3,   /* path; empty means the host's / */
-  T_OVERLAY = 4,  /* "memory" (tmpfs upper, thrown away) or "none" */
-  T_VOLUME = 5,   /* u32 flags (1 = read-only), host path NUL guest path */
+  T_OVERLAY = 4,  /* "memory" (tmpfs upper, thrown away), "none" (the rootfs itself, bind-mounted rw; never the
+                   * host's /), "dir=PATH" (upper and work dirs PATH/upper and PATH/work on the host, kept) */
+  /* 5: was T_VOLUME; volumes are T_MOUNT steps */
   T_CWD = 6,      /* path; "?path" falls back to / when path is missing */
   T_ENV = 7,
   T_ARG = 8,
@@ -92,15 +95,42 @@ enum tag {
   T_HOSTNAME = 11,
   T_NNP = 12,     /* u32 0/1 */
   T_USER = 13,    /* u32 uid, u32 gid, u32 additional gids... */
+  T_MOUNT = 14,   /* one root setup step, applied in order: u32 kind (S_*), u32 a[5], then four strings each
+                   * NUL-terminated: source, destination (inside the new root), fs type, data (see struct step) */
+  T_ROOT_RO = 15, /* u32 0/1: the root mount is made read-only after the last step (OCI root.readonly) */
+};
+
+/*
+ * Root setup steps (T_MOUNT), built by src/oci/mounts.ts from OCI runtime-spec
+ * mounts, linux.devices, maskedPaths and readonlyPaths. Destinations are
+ * resolved inside the new root (openat2 RESOLVE_IN_ROOT: a symlink in the
+ * rootfs cannot lead a mount out of it); missing mount points are created
+ * there (a file for a bind of a non-directory, else a directory).
+ */
+enum step_kind {
+  S_BIND = 1,      /* source (host path) bound at destination. a0 MOUNT_ATTR_* to set, a1 MOUNT_ATTR_* to clear
+                    * (mount_setattr(2), before the tree is attached), a2 propagation (MS_PRIVATE, MS_SHARED,
+                    * MS_SLAVE or MS_UNBINDABLE, | MS_REC; 0: unchanged), a3 1 = recursive (rbind; the attrs
+                    * then apply to every mount of the tree, AT_RECURSIVE) */
+  S_FS = 2,        /* a new file system: type (proc, sysfs, devpts, mqueue, tmpfs, cgroup, cgroup2), a0 MS_* flags,
+                    * a2 propagation as for S_BIND, data passed to mount(2) */
+  S_MASK = 3,      /* masked path: a directory gets an empty read-only tmpfs, anything else a bind of a private
+                    * /dev/null node; missing: skipped */
+  S_READONLY = 4,  /* read-only path: bound onto itself, read-only, nosuid, nodev, noexec, recursively; missing:
+                    * skipped */
+  S_DEVICE = 5,    /* device node at destination: a0 mode (S_IFCHR or S_IFIFO | permissions), a1 major, a2 minor,
+                    * a3 uid, a4 gid */
+  S_DEVLINKS = 6,  /* /dev/fd, stdin, stdout, stderr, ptmx symlinks; /dev/console bound to the caller's
+                    * terminal when stdin is one */
 };
 
 #define MAX_ITEMS 256
 
-struct volume {
-  uint32_t flags;
-  char *host;
-  char *guest;
-  int fd;
+struct step {
+  uint32_t kind;
+  uint32_t a[5];
+  char *source, *dest, *type, *data;
+  int fd; /* S_BIND: the source, opened before anything is mounted */
 };
 
 struct ns_req {
@@ -114,8 +144,9 @@ static struct {
   int n_ns;
   char *rootfs;
   char *overlay;
-  struct volume vol[MAX_ITEMS];
-  int n_vol;
+  struct step step[MAX_ITEMS];
+  int n_step;
+  int root_ro;
   char *cwd;
   char *env[MAX_ITEMS * 4];
   int n_env;
@@ -196,15 +227,24 @@ static void read_config(void) {
       break;
     case T_ROOTFS: cfg.rootfs = v; break;
     case T_OVERLAY: cfg.overlay = v; break;
-    case T_VOLUME: {
-      if (cfg.n_vol >= MAX_ITEMS) { errno = E2BIG; die("too many volumes"); }
-      struct volume *vol = &cfg.vol[cfg.n_vol++];
-      vol->flags = u;
-      vol->host = v + 4;
-      vol->guest = v + 4 + strlen(v + 4) + 1;
-      vol->fd = -1;
+    case T_MOUNT: {
+      if (cfg.n_step >= MAX_ITEMS) { errno = E2BIG; die("too many mounts"); }
+      if (len < 24) { errno = EINVAL; die("mount record"); }
+      struct step *st = &cfg.step[cfg.n_step++];
+      memcpy(&st->kind, v, 4);
+      memcpy(st->a, v + 4, 20);
+      char **strs[4] = {&st->source, &st->dest, &st->type, &st->data};
+      uint32_t off = 24;
+      for (int k = 0; k < 4; k++) {
+        if (off >= len) { errno = EINVAL; die("mount record strings"); }
+        *strs[k] = v + off;
+        off += (uint32_t)strlen(v + off) + 1;
+      }
+      if (off > len) { errno = EINVAL; die("mount record strings"); }
+      st->fd = -1;
       break;
     }
+    case T_ROOT_RO: cfg.root_ro = (int)u; break;
     case T_CWD: cfg.cwd = v; break;
     case T_ENV:
       if (cfg.n_env >= MAX_ITEMS * 4 - 1) { errno = E2BIG; die("too many env"); }
@@ -243,69 +283,326 @@ static int openat2_(int dirfd, const char *path, uint64_t flags, uint64_t resolv
   return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
-/* mkdir -p PATH under ROOTFD, never leaving it (RESOLVE_IN_ROOT); returns an
- * O_PATH fd of the directory, or of an empty file when AS_FILE. */
-static int mkpath_in_root(int rootfd, const char *path, int as_file) {
+struct mount_attr_ {
+  uint64_t set, clr, prop, userns;
+};
+
+static int setattr_(int fd, uint64_t set, uint64_t clr, uint64_t prop, int recursive) {
+  struct mount_attr_ a = {.set = set, .clr = clr, .prop = prop};
+  return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a);
+}
+
+/*
+ * mkdir -p PATH under ROOTFD, never leaving it: every lookup is RESOLVE_IN_ROOT
+ * from ROOTFD and every creation is relative to a directory fd found that way.
+ * A symlink met where a component must be created is followed inside the root
+ * (as runc's securejoin does): `evil -> /etc` makes /evil/x the root's /etc/x.
+ * Returns an O_PATH fd of the directory, or of an empty file when AS_FILE.
+ */
+static int mkpath_depth(int rootfd, const char *path, int as_file, int depth) {
   char buf[4096];
+  if (depth > 40) { errno = ELOOP; return -1; }
   if (strlen(path) >= sizeof buf) { errno = ENAMETOOLONG; return -1; }
   strcpy(buf, path);
-  int fd = openat2_(rootfd, buf, O_PATH, RESOLVE_IN_ROOT);
+  int fd = openat2_(rootfd, buf, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   if (fd >= 0) return fd;
   if (errno != ENOENT) return -1;
   char *slash = strrchr(buf, '/');
   while (slash && slash > buf && slash[1] == 0) { *slash = 0; slash = strrchr(buf, '/'); }
   char *base = slash ? slash + 1 : buf;
+  if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0) { errno = ENOENT; return -1; }
   int parent;
   if (!slash || slash == buf) {
-    parent = openat2_(rootfd, "/", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT);
+    parent = openat2_(rootfd, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_IN_ROOT);
   } else {
     *slash = 0;
-    parent = mkpath_in_root(rootfd, buf, 0);
+    parent = mkpath_depth(rootfd, buf, 0, depth);
+    *slash = '/';
   }
   if (parent < 0) return -1;
   int r = as_file ? openat(parent, base, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644)
                   : mkdirat(parent, base, 0755);
   if (r < 0 && errno != EEXIST) { close(parent); return -1; }
   if (as_file && r >= 0) close(r);
-  fd = openat2_(parent, base, O_PATH, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+  fd = openat2_(parent, base, O_PATH | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+  if (fd < 0 && errno == ELOOP) {
+    /* A dangling symlink: create its target, resolved inside the root. */
+    char link[4096], next[8192];
+    ssize_t n = readlinkat(parent, base, link, sizeof link - 1);
+    close(parent);
+    if (n < 0) return -1;
+    link[n] = 0;
+    if (link[0] == '/') snprintf(next, sizeof next, "%s", link);
+    else {
+      base[-1] = 0; /* buf is now the parent's path (may be empty: the root) */
+      snprintf(next, sizeof next, "%s/%s", slash == buf || !slash ? "" : buf, link);
+    }
+    return mkpath_depth(rootfd, next, as_file, depth + 1);
+  }
   close(parent);
   return fd;
 }
 
+static int mkpath_in_root(int rootfd, const char *path, int as_file) { return mkpath_depth(rootfd, path, as_file, 0); }
+
 static void fdpath(char *buf, size_t len, int fd) { snprintf(buf, len, "/proc/self/fd/%d", fd); }
 
-static void mount_at(int rootfd, const char *guest, const char *src, const char *type,
-                     unsigned long flags, const char *data) {
-  int fd = mkpath_in_root(rootfd, guest, 0);
-  if (fd < 0) die("mkdir %s", guest);
+/* An O_PATH fd of the top mount at PATH in the new root (after something was mounted there). */
+static int reopen_in_root(int rootfd, const char *path) {
+  return openat2_(rootfd, path, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+}
+
+static int have_cgroupns;       /* the spec has a cgroup namespace (new or joined): cgroup mounts show its view */
+static int overlay_lock = -1;   /* launcher: flock of the --overlay=dir directory, held while the sandbox runs */
+static char private_null[64];   /* a /dev/null node of the launcher's own (staging tmpfs), for masked files */
+
+static const char *step_label(const struct step *s, char *buf, size_t len) {
+  switch (s->kind) {
+  case S_BIND: snprintf(buf, len, "bind mount %s on %s", s->source, s->dest); break;
+  case S_FS: snprintf(buf, len, "%s mount on %s%s%s", s->type, s->dest, *s->data ? " with " : "", s->data); break;
+  case S_MASK: snprintf(buf, len, "masked path %s", s->dest); break;
+  case S_READONLY: snprintf(buf, len, "read-only path %s", s->dest); break;
+  case S_DEVICE: snprintf(buf, len, "device %s", s->dest); break;
+  default: snprintf(buf, len, "/dev links"); break;
+  }
+  return buf;
+}
+
+static void set_propagation(int rootfd, const struct step *s, int fd, const char *label) {
+  if (!s->a[2]) return;
+  int own = -1;
+  if (fd < 0 && (fd = own = reopen_in_root(rootfd, s->dest)) < 0) die("%s: reopen", label);
   char target[64];
   fdpath(target, sizeof target, fd);
-  if (mount(src, target, type, flags, data) < 0) die("mount %s on %s", type ? type : src, guest);
+  if (mount(NULL, target, NULL, s->a[2], NULL) < 0) die("%s: propagation", label);
+  if (own >= 0) close(own);
+}
+
+static void do_bind(int rootfd, struct step *s, const char *label) {
+  struct stat st;
+  if (fstat(s->fd, &st) < 0) die("%s: stat source", label);
+  int fd = mkpath_in_root(rootfd, s->dest, !S_ISDIR(st.st_mode));
+  if (fd < 0) die("%s: mount point", label);
+  int rec = s->a[3] ? AT_RECURSIVE : 0;
+  /* A detached copy of the host tree whose attributes are set before it is attached (new mount API). */
+  int mfd = (int)syscall(SYS_open_tree, s->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+  if (mfd < 0) die("%s: open_tree", label);
+  if ((s->a[0] || s->a[1]) && setattr_(mfd, s->a[0], s->a[1], 0, rec) < 0) die("%s: mount_setattr", label);
+  if (syscall(SYS_move_mount, mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    die("%s: attach", label);
+  set_propagation(rootfd, s, mfd, label);
+  close(mfd);
+  close(fd);
+  close(s->fd);
+  s->fd = -1;
+}
+
+/* Controller names of cgroup v1 (/proc/cgroups), to keep only those and name= from a hierarchy's options. */
+static int is_controller(const char *name) {
+  FILE *f = fopen("/proc/cgroups", "re");
+  char line[256];
+  int found = 0;
+  if (!f) return 0;
+  while (!found && fgets(line, sizeof line, f)) {
+    if (line[0] == '#') continue;
+    line[strcspn(line, "\t ")] = 0;
+    found = strcmp(line, name) == 0;
+  }
+  fclose(f);
+  return found;
+}
+
+/*
+ * "cgroup" on a host with cgroup v1 hierarchies (hybrid or legacy): as runc
+ * does, a tmpfs at the destination with one read-only mount per host hierarchy
+ * (same controllers, so the kernel gives the existing hierarchy, rooted at the
+ * sandbox's cgroup namespace), the host's comount symlinks, then the tmpfs
+ * made read-only. Mounted from the host's /proc/self/mountinfo (init still
+ * sees the host's tree here).
+ */
+static void mount_cgroup_v1(int rootfd, const struct step *s, const char *label) {
+  unsigned long common = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  int fd = mkpath_in_root(rootfd, s->dest, 0);
+  char target[64];
+  if (fd < 0) die("%s: mount point", label);
+  fdpath(target, sizeof target, fd);
+  if (mount("cgroup", target, "tmpfs", common, "mode=755") < 0) die("%s: tmpfs", label);
+  close(fd);
+  int top = reopen_in_root(rootfd, s->dest);
+  if (top < 0) die("%s: reopen", label);
+  FILE *mi = fopen("/proc/self/mountinfo", "re");
+  if (!mi) die("%s: mountinfo", label);
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, mi) > 0) {
+    /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS */
+    char *f[5] = {0}, *save = NULL, *tok = strtok_r(line, " \n", &save);
+    for (int i = 0; i < 5 && tok; i++, tok = strtok_r(NULL, " \n", &save)) f[i] = tok;
+    if (!f[4]) continue;
+    while (tok && strcmp(tok, "-") != 0) tok = strtok_r(NULL, " \n", &save);
+    char *fstype = tok ? strtok_r(NULL, " \n", &save) : NULL;
+    char *src = fstype ? strtok_r(NULL, " \n", &save) : NULL;
+    char *super = src ? strtok_r(NULL, " \n", &save) : NULL;
+    if (!super || strncmp(f[4], "/sys/fs/cgroup/", 15) != 0) continue;
+    const char *name = f[4] + 15;
+    if (!*name || strchr(name, '/') || strchr(name, '\\')) continue;
+    int v2 = strcmp(fstype, "cgroup2") == 0;
+    if (!v2 && strcmp(fstype, "cgroup") != 0) continue;
+    char opts[512] = "";
+    if (!v2) {
+      char *s2 = NULL;
+      for (char *o = strtok_r(super, ",", &s2); o; o = strtok_r(NULL, ",", &s2)) {
+        if (strncmp(o, "name=", 5) != 0 && !is_controller(o)) continue;
+        if (strlen(opts) + strlen(o) + 2 >= sizeof opts) break;
+        if (*opts) strcat(opts, ",");
+        strcat(opts, o);
+      }
+      if (!*opts) continue;
+    }
+    if (mkdirat(top, name, 0555) < 0 && errno != EEXIST) die("%s: mkdir %s", label, name);
+    int sub = openat2_(top, name, O_PATH | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+    if (sub < 0) die("%s: %s", label, name);
+    fdpath(target, sizeof target, sub);
+    if (mount(v2 ? "cgroup2" : "cgroup", target, fstype, common | MS_RDONLY, v2 ? NULL : opts) < 0)
+      die("%s: %s (%s)", label, name, v2 ? "cgroup2" : opts);
+    close(sub);
+  }
+  free(line);
+  fclose(mi);
+  DIR *d = opendir("/sys/fs/cgroup");
+  struct dirent *de;
+  while (d && (de = readdir(d))) {
+    char link[256];
+    if (de->d_type != DT_LNK) continue;
+    ssize_t n = readlinkat(dirfd(d), de->d_name, link, sizeof link - 1);
+    if (n <= 0 || memchr(link, '/', (size_t)n)) continue; /* comount links only (cpu -> cpu,cpuacct) */
+    link[n] = 0;
+    if (symlinkat(link, top, de->d_name) < 0 && errno != EEXIST) die("%s: symlink %s", label, de->d_name);
+  }
+  if (d) closedir(d);
+  if (setattr_(top, MOUNT_ATTR_RDONLY, 0, 0, 0) < 0) die("%s: read-only", label);
+  close(top);
+}
+
+static void do_fs(int rootfd, struct step *s, const char *label) {
+  unsigned long flags = s->a[0];
+  const char *type = s->type, *data = *s->data ? s->data : NULL;
+  char devpts_data[1024];
+  if (strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0) {
+    /* Read-only, and only the sandbox's own view: under a cgroup namespace. */
+    if (!have_cgroupns) { errno = EPERM; die("%s: needs a cgroup namespace", label); }
+    flags |= MS_RDONLY;
+    struct statfs sf;
+    if (strcmp(type, "cgroup") == 0) {
+      if (statfs("/sys/fs/cgroup", &sf) < 0) die("%s: host /sys/fs/cgroup", label);
+      if (sf.f_type != 0x63677270 /* CGROUP2_SUPER_MAGIC */) {
+        mount_cgroup_v1(rootfd, s, label);
+        set_propagation(rootfd, s, -1, label);
+        return;
+      }
+      type = "cgroup2";
+    }
+  } else if (strcmp(type, "devpts") == 0) {
+    /* Always a private instance; ptmx usable by everyone unless told. */
+    snprintf(devpts_data, sizeof devpts_data, "%s%s%s%s", strstr(s->data, "newinstance") ? "" : "newinstance,",
+             strstr(s->data, "ptmxmode=") ? "" : "ptmxmode=0666,", s->data, "");
+    size_t n = strlen(devpts_data);
+    if (n && devpts_data[n - 1] == ',') devpts_data[n - 1] = 0;
+    data = devpts_data;
+  } else if (strcmp(type, "proc") != 0 && strcmp(type, "sysfs") != 0 && strcmp(type, "mqueue") != 0 &&
+             strcmp(type, "tmpfs") != 0) {
+    errno = EINVAL;
+    die("%s: unsupported file system type", label);
+  }
+  int fd = mkpath_in_root(rootfd, s->dest, 0);
+  if (fd < 0) die("%s: mount point", label);
+  char target[64];
+  fdpath(target, sizeof target, fd);
+  if (mount(*s->source ? s->source : type, target, type, flags, data) < 0) {
+    if (strcmp(type, "sysfs") != 0 || errno != EPERM) die("%s", label);
+    /* A network namespace that is not ours (--network host): sysfs cannot be mounted anew; the host's, bound
+     * read-only with every submount (AT_RECURSIVE). */
+    int mfd = (int)syscall(SYS_open_tree, AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    if (mfd < 0 || setattr_(mfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, 0, 1) < 0 ||
+        syscall(SYS_move_mount, mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      die("%s: bind the host's /sys", label);
+    close(mfd);
+  }
+  close(fd);
+  set_propagation(rootfd, s, -1, label);
+}
+
+static void do_mask(int rootfd, const struct step *s, const char *label) {
+  int fd = openat2_(rootfd, s->dest, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0) {
+    if (errno == ENOENT) return;
+    die("%s", label);
+  }
+  struct stat st;
+  if (fstat(fd, &st) < 0) die("%s: stat", label);
+  char target[64];
+  fdpath(target, sizeof target, fd);
+  if (S_ISDIR(st.st_mode) ? mount("tvisor-masked", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=555")
+                          : mount(private_null, target, NULL, MS_BIND, NULL))
+    die("%s", label);
   close(fd);
 }
 
-static void mknod_at(int devfd, const char *name, mode_t mode, unsigned maj, unsigned min) {
-  if (mknodat(devfd, name, S_IFCHR | mode, makedev(maj, min)) < 0) die("mknod /dev/%s", name);
-  /* mknod is subject to umask; set the mode exactly. */
-  if (fchmodat(devfd, name, mode, 0) < 0) die("chmod /dev/%s", name);
+static void do_readonly(int rootfd, const struct step *s, const char *label) {
+  int fd = openat2_(rootfd, s->dest, O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0) {
+    if (errno == ENOENT) return;
+    die("%s", label);
+  }
+  int mfd = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+  if (mfd < 0 || setattr_(mfd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, 0, 0, 1) < 0 ||
+      syscall(SYS_move_mount, mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    die("%s", label);
+  close(mfd);
+  close(fd);
 }
 
-static void build_dev(int rootfd) {
-  stage = "mount /dev";
-  mount_at(rootfd, "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755,size=65536k");
-  int dev = openat2_(rootfd, "/dev", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT);
-  if (dev < 0) die("open /dev");
-  mknod_at(dev, "null", 0666, 1, 3);
-  mknod_at(dev, "zero", 0666, 1, 5);
-  mknod_at(dev, "full", 0666, 1, 7);
-  mknod_at(dev, "random", 0666, 1, 8);
-  mknod_at(dev, "urandom", 0666, 1, 9);
-  mknod_at(dev, "tty", 0666, 5, 0);
+/* Splits DEST into an O_PATH fd of its parent (created inside the root) and its last component. */
+static int parent_in_root(int rootfd, const char *dest, char *base, size_t len, const char *label) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", dest);
+  char *slash = strrchr(dir, '/');
+  if (!slash || !slash[1]) { errno = EINVAL; die("%s: bad path", label); }
+  snprintf(base, len, "%s", slash + 1);
+  if (slash == dir) slash[1] = 0; else *slash = 0;
+  int parent = mkpath_in_root(rootfd, dir, 0);
+  if (parent < 0) die("%s: parent directory", label);
+  return parent;
+}
+
+static void do_device(int rootfd, const struct step *s, const char *label) {
+  char base[256];
+  int parent = parent_in_root(rootfd, s->dest, base, sizeof base, label);
+  mode_t mode = s->a[0];
+  dev_t dev = makedev(s->a[1], s->a[2]);
+  if (mknodat(parent, base, mode, dev) < 0) {
+    struct stat st;
+    /* An existing node is kept only when it is that very device (OCI: otherwise an error). */
+    if (errno != EEXIST || fstatat(parent, base, &st, AT_SYMLINK_NOFOLLOW) < 0 || (st.st_mode & S_IFMT) != (mode & S_IFMT) ||
+        (S_ISCHR(mode) && st.st_rdev != dev)) {
+      if (errno == 0) errno = EEXIST;
+      die("%s", label);
+    }
+  }
+  /* mknod is subject to umask; set the mode exactly. */
+  if (fchmodat(parent, base, mode & 07777, 0) < 0) die("%s: chmod", label);
+  if (fchownat(parent, base, s->a[3], s->a[4], AT_SYMLINK_NOFOLLOW) < 0) die("%s: chown", label);
+  close(parent);
+}
+
+static void do_devlinks(int rootfd, const char *label) {
+  int dev = mkpath_in_root(rootfd, "/dev", 0);
+  if (dev < 0) die("%s: /dev", label);
   static const char *links[][2] = {{"/proc/self/fd", "fd"},       {"/proc/self/fd/0", "stdin"},
                                    {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
-                                   {"pts/ptmx", "ptmx"},          {"/proc/kcore", "core"}};
+                                   {"pts/ptmx", "ptmx"}};
   for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
-    if (symlinkat(links[i][0], dev, links[i][1]) < 0) die("symlink /dev/%s", links[i][1]);
+    if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST) die("%s: symlink /dev/%s", label, links[i][1]);
   close(dev);
   /* The caller's terminal as /dev/console (runc's convention), so ttyname(3) and tty(1) find it: the host pty
    * lives in the host's devpts, which the sandbox does not see. The workload already holds it as stdin. */
@@ -313,67 +610,72 @@ static void build_dev(int rootfd) {
   if (tty && strncmp(tty, "/dev/", 5) == 0) {
     int fd = mkpath_in_root(rootfd, "/dev/console", 1);
     char target[64];
-    if (fd < 0) die("mkdir /dev/console");
+    if (fd < 0) die("%s: /dev/console", label);
     fdpath(target, sizeof target, fd);
     if (mount(tty, target, NULL, MS_BIND, NULL) < 0) die("bind %s on /dev/console", tty);
     close(fd);
   }
-  mount_at(rootfd, "/dev/pts", "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
-           "newinstance,ptmxmode=0666,mode=0620,gid=5");
-  mount_at(rootfd, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777,size=65536k");
-  mount_at(rootfd, "/dev/mqueue", "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 }
 
 /*
- * The kernel interfaces that would reach the host from a root workload:
- * masked (an empty read-only tmpfs over directories, the sandbox's /dev/null
- * over files) or made read-only, as runc and containerd do by default
- * (runtime-spec maskedPaths / readonlyPaths). /proc/sys is the sharpest:
- * kernel.core_pattern runs a program as root on the host.
+ * The root: kernel overlayfs (lower: the rootfs or the host's /; upper: a
+ * tmpfs, or PATH/upper on the host for "dir=PATH") or, with "none", the
+ * rootfs itself bound rw. nosuid and nodev either way (the host's / holds
+ * setuid programs and device nodes). The upper directory of a new layer
+ * takes the lower root's mode and owner, so / looks as it does in the lower.
+ * Returns an O_PATH fd of the new root, mounted at /tmp/m on the staging tmpfs.
  */
-static const char *const masked_paths[] = {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-                                           "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                                           "/proc/sched_debug", "/proc/scsi", "/proc/kmsg", "/sys/firmware",
-                                           "/sys/devices/virtual/powercap"};
-static const char *const readonly_paths[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
-
-static void harden_proc_sys(int root) {
-  stage = "masked paths";
-  char target[64], src[64];
-  int devnull = openat2_(root, "/dev/null", O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT);
-  if (devnull < 0) die("/dev/null");
-  fdpath(src, sizeof src, devnull);
-  for (size_t i = 0; i < sizeof masked_paths / sizeof masked_paths[0]; i++) {
-    int fd = openat2_(root, masked_paths[i], O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
-    if (fd < 0) {
-      if (errno == ENOENT) continue;
-      die("%s", masked_paths[i]);
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0) die("stat %s", masked_paths[i]);
-    fdpath(target, sizeof target, fd);
-    if (S_ISDIR(st.st_mode) ? mount("tvisor-masked", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0")
-                            : mount(src, target, NULL, MS_BIND, NULL))
-      die("mask %s", masked_paths[i]);
-    close(fd);
-  }
-  close(devnull);
-  stage = "read-only paths";
-  for (size_t i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++) {
-    int fd = openat2_(root, readonly_paths[i], O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
-    if (fd < 0) {
-      if (errno == ENOENT) continue;
-      die("%s", readonly_paths[i]);
-    }
-    int mfd = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
-    struct mount_attr_ { uint64_t set, clr, prop, userns; } a = {
-        .set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC};
-    if (mfd < 0 || syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0 ||
-        syscall(SYS_move_mount, mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-      die("read-only %s", readonly_paths[i]);
+static int build_root(int lower, int overlay_dir) {
+  char src[64];
+  fdpath(src, sizeof src, lower);
+  if (mkdir("/tmp/m", 0755) < 0) die("mkdir");
+  const char *ov = cfg.overlay ? cfg.overlay : "memory";
+  if (strcmp(ov, "none") == 0) {
+    if (!cfg.rootfs || !cfg.rootfs[0]) { errno = EPERM; die("overlay none: the host's / is never writable"); }
+    int mfd = (int)syscall(SYS_open_tree, lower, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+    int to = open("/tmp/m", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (mfd < 0 || to < 0 || setattr_(mfd, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, 1) < 0 ||
+        syscall(SYS_move_mount, mfd, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      die("bind rootfs %s", cfg.rootfs);
     close(mfd);
-    close(fd);
+    close(to);
+  } else {
+    struct stat lst;
+    if (fstat(lower, &lst) < 0) die("stat rootfs");
+    int base, fresh = 0;
+    if (strncmp(ov, "dir=", 4) == 0) {
+      base = overlay_dir;
+    } else if (strcmp(ov, "memory") == 0) {
+      base = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (base < 0) die("staging");
+    } else {
+      errno = EINVAL;
+      die("overlay mode %s", ov);
+    }
+    for (int i = 0; i < 2; i++) {
+      const char *name = i ? "work" : "upper";
+      if (mkdirat(base, name, 0755) == 0) fresh |= !i;
+      else if (errno != EEXIST) die("mkdir %s/%s", ov, name);
+    }
+    int up = openat2_(base, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+    int wk = openat2_(base, "work", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+    if (up < 0 || wk < 0) die("overlay layers in %s", ov);
+    if (fresh) {
+      char p[64];
+      fdpath(p, sizeof p, up);
+      if (chown(p, lst.st_uid, lst.st_gid) < 0 || chmod(p, lst.st_mode & 07777) < 0) die("upper dir");
+    }
+    char opts[256];
+    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,xino=on", src, up, wk);
+    if (mount("overlay", "/tmp/m", "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
+      die("overlay on %s", cfg.rootfs && cfg.rootfs[0] ? cfg.rootfs : "/");
+    close(up);
+    close(wk);
+    close(base);
   }
+  int root = open("/tmp/m", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) die("open new root");
+  return root;
 }
 
 static void build_mounts(void) {
@@ -382,64 +684,45 @@ static void build_mounts(void) {
   const char *rootsrc = cfg.rootfs && cfg.rootfs[0] ? cfg.rootfs : "/";
   int lower = open(rootsrc, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (lower < 0) die("rootfs %s", rootsrc);
-  for (int i = 0; i < cfg.n_vol; i++) {
-    cfg.vol[i].fd = open(cfg.vol[i].host, O_PATH | O_CLOEXEC);
-    if (cfg.vol[i].fd < 0) die("volume %s", cfg.vol[i].host);
+  /* Host paths first: the staging tmpfs below covers the host's /tmp. */
+  stage = "mount";
+  char label[8400];
+  for (int i = 0; i < cfg.n_step; i++) {
+    struct step *s = &cfg.step[i];
+    if (s->kind != S_BIND) continue;
+    s->fd = open(s->source, O_PATH | O_CLOEXEC);
+    if (s->fd < 0) die("%s: source", step_label(s, label, sizeof label));
+  }
+  int overlay_dir = -1;
+  if (cfg.overlay && strncmp(cfg.overlay, "dir=", 4) == 0) {
+    overlay_dir = open(cfg.overlay + 4, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (overlay_dir < 0) die("overlay directory %s", cfg.overlay + 4);
   }
   /* A private staging tmpfs; the host never sees it (private mount ns). */
-  if (mount("tvisor", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=700") < 0) die("staging tmpfs");
-  char src[64];
-  fdpath(src, sizeof src, lower);
-  if (cfg.overlay && strcmp(cfg.overlay, "none") == 0) {
-    if (mkdir("/tmp/m", 0755) < 0) die("mkdir");
-    if (mount(src, "/tmp/m", NULL, MS_BIND | MS_REC, NULL) < 0) die("bind rootfs");
-  } else {
-    if (mkdir("/tmp/u", 0755) < 0 || mkdir("/tmp/w", 0755) < 0 || mkdir("/tmp/m", 0755) < 0) die("mkdir");
-    char opts[256];
-    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=/tmp/u,workdir=/tmp/w,xino=on", src);
-    if (mount("overlay", "/tmp/m", "overlay", MS_NOSUID | MS_NODEV, opts) < 0) die("overlay on %s", rootsrc);
-  }
-  int root = open("/tmp/m", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (root < 0) die("open new root");
-
-  stage = "mount /proc";
-  mount_at(root, "/proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
-  build_dev(root);
-  stage = "mount /sys";
-  {
-    int fd = mkpath_in_root(root, "/sys", 0);
-    char target[64];
-    if (fd < 0) die("mkdir /sys");
-    fdpath(target, sizeof target, fd);
-    if (mount("sysfs", target, "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY, NULL) < 0) {
-      /* Sharing the host's network namespace: sysfs cannot be mounted anew. */
-      if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0) die("bind /sys");
-      if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-        die("remount /sys read-only");
-    }
-    close(fd);
-  }
-  stage = "volumes";
-  for (int i = 0; i < cfg.n_vol; i++) {
-    struct stat st;
-    if (fstat(cfg.vol[i].fd, &st) < 0) die("stat %s", cfg.vol[i].host);
-    int fd = mkpath_in_root(root, cfg.vol[i].guest, !S_ISDIR(st.st_mode));
-    if (fd < 0) die("mount point %s", cfg.vol[i].guest);
-    /* A detached copy of the host tree, made read-only before it is attached (new mount API). */
-    int mfd = (int)syscall(SYS_open_tree, cfg.vol[i].fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
-    if (mfd < 0) die("bind %s", cfg.vol[i].host);
-    struct mount_attr_ { uint64_t set, clr, prop, userns; } a = {.set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
-    if (cfg.vol[i].flags & 1) a.set |= MOUNT_ATTR_RDONLY;
-    if (syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
-      die("mount flags of %s", cfg.vol[i].guest);
-    if (syscall(SYS_move_mount, mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-      die("attach %s", cfg.vol[i].guest);
-    close(mfd);
-    close(fd);
-    close(cfg.vol[i].fd);
-  }
+  if (mount("tvisor", "/tmp", "tmpfs", MS_NOSUID, "mode=700") < 0) die("staging tmpfs");
+  snprintf(private_null, sizeof private_null, "/tmp/null");
+  if (mknod(private_null, S_IFCHR | 0666, makedev(1, 3)) < 0 || chmod(private_null, 0666) < 0) die("private null");
+  int root = build_root(lower, overlay_dir);
   close(lower);
-  harden_proc_sys(root);
+
+  stage = "mount";
+  for (int i = 0; i < cfg.n_step; i++) {
+    struct step *s = &cfg.step[i];
+    step_label(s, label, sizeof label);
+    switch (s->kind) {
+    case S_BIND: do_bind(root, s, label); break;
+    case S_FS: do_fs(root, s, label); break;
+    case S_MASK: do_mask(root, s, label); break;
+    case S_READONLY: do_readonly(root, s, label); break;
+    case S_DEVICE: do_device(root, s, label); break;
+    case S_DEVLINKS: do_devlinks(root, label); break;
+    default: errno = EINVAL; die("unknown step kind %u", s->kind);
+    }
+  }
+  if (cfg.root_ro) {
+    stage = "read-only root";
+    if (setattr_(root, MOUNT_ATTR_RDONLY, 0, 0, 0) < 0) die("/");
+  }
   stage = "pivot_root";
   if (fchdir(root) < 0) die("chdir new root");
   if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root");
@@ -495,9 +778,11 @@ static void enter_namespaces(uint32_t *new_flags) {
   static const uint32_t order[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
                                    CLONE_NEWPID,  CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWNS};
   /* Open every path first: they are host paths, valid before any switch. */
-  for (int i = 0; i < cfg.n_ns; i++)
+  for (int i = 0; i < cfg.n_ns; i++) {
     if (cfg.ns[i].path && (cfg.ns[i].fd = open(cfg.ns[i].path, O_RDONLY | O_CLOEXEC)) < 0)
       die("namespace %s", cfg.ns[i].path);
+    if (cfg.ns[i].flag == CLONE_NEWCGROUP) have_cgroupns = 1;
+  }
   *new_flags = 0;
   for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
     for (int i = 0; i < cfg.n_ns; i++) {
@@ -559,6 +844,8 @@ static void run_init(int lifeline) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("pdeathsig");
   struct pollfd pf = {.fd = lifeline, .events = POLLIN};
   if (poll(&pf, 1, 0) > 0) _exit(125); /* L died before the prctl */
+  /* The lock stays with L (outside the sandbox's pid namespace): no host directory fd in pid 1. */
+  if (overlay_lock >= 0) close(overlay_lock);
   setpgid(0, 0);
   build_mounts();
   stage = "hostname";
@@ -786,6 +1073,13 @@ int main(int argc, char **argv) {
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) { errno = EISDIR; die("fd %d", fd); }
   }
   fg_tty = isatty(0) && tcgetpgrp(0) == getpgrp();
+  if (cfg.overlay && strncmp(cfg.overlay, "dir=", 4) == 0) {
+    /* One sandbox at a time on an overlay directory: overlayfs layers must not be shared while mounted. */
+    stage = "overlay";
+    overlay_lock = open(cfg.overlay + 4, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (overlay_lock < 0) die("directory %s", cfg.overlay + 4);
+    if (flock(overlay_lock, LOCK_EX | LOCK_NB) < 0) die("directory %s is in use by another sandbox", cfg.overlay + 4);
+  }
   uint32_t created;
   enter_namespaces(&created);
   if (created & CLONE_NEWNET) loopback_up();

@@ -13,6 +13,7 @@ import type { Readable, Writable } from 'node:stream';
 import { c, LAUNCHER_PATH, SYS } from '../sentry/native.js';
 import { buildFilter } from '../sentry/platform/bpf.js';
 import { runSentry } from '../sentry/worker.js';
+import type { MountStep } from './oci/mounts.js';
 
 /** CLONE_NEW* flags (clone(2)) by OCI namespace type (runtime-spec config-linux.md "namespaces"). */
 export const NS_FLAGS = {
@@ -33,11 +34,12 @@ export interface Namespace {
   path?: string;
 }
 
-export interface Volume {
-  host: string;
-  guest: string;
-  readonly: boolean;
-}
+/**
+ * The writable layer over the root: 'memory' (overlayfs, tmpfs upper, thrown away), { dir } (overlayfs with
+ * upper and work directories DIR/upper and DIR/work on the host, kept; DIR must exist), 'none' (the rootfs
+ * itself, bound read-write: only with a rootfs, never the host's /).
+ */
+export type Overlay = 'memory' | 'none' | { dir: string };
 
 /** Everything needed to start one sandbox. */
 export interface SandboxSpec {
@@ -48,8 +50,11 @@ export interface SandboxSpec {
   optionalCwd?: boolean;
   /** Root directory; '' for the host's / (seen read-only with a throw-away layer). */
   rootfs: string;
-  overlay: 'memory' | 'none';
-  volumes: Volume[];
+  overlay: Overlay;
+  /** The root mount read-only once every mount step is done (OCI root.readonly). */
+  readonlyRoot?: boolean;
+  /** Root setup steps in order (src/oci/mounts.ts: rootSetup(), or doFsConfig() for `tvisor do`'s defaults). */
+  mounts: MountStep[];
   namespaces: Namespace[];
   /** Capability sets as bit masks (capabilities(7)). */
   caps: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
@@ -73,9 +78,40 @@ export interface SandboxSpec {
 export class LaunchError extends Error {}
 
 const T = {
-  END: 0, NS_NEW: 1, NS_JOIN: 2, ROOTFS: 3, OVERLAY: 4, VOLUME: 5, CWD: 6, ENV: 7, ARG: 8, CAPS: 9, FILTER: 10,
-  HOSTNAME: 11, NNP: 12, USER: 13,
+  END: 0, NS_NEW: 1, NS_JOIN: 2, ROOTFS: 3, OVERLAY: 4, CWD: 6, ENV: 7, ARG: 8, CAPS: 9, FILTER: 10,
+  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15,
 } as const;
+
+/** Step kinds (native/launcher.c enum step_kind). */
+const S = { bind: 1, fs: 2, mask: 3, readonly: 4, device: 5, devlinks: 6 } as const;
+
+/** One T_MOUNT record body: u32 kind, u32 a[5], source, destination, type, data (each NUL-terminated). */
+function mountRecord(m: MountStep): Buffer {
+  const a = [0, 0, 0, 0, 0];
+  let source = '', destination = '', type = '', data = '';
+  switch (m.kind) {
+    case 'bind':
+      [a[0], a[1], a[2], a[3]] = [m.attrSet, m.attrClear, m.propagation, m.recursive ? 1 : 0];
+      ({ source, destination } = m);
+      break;
+    case 'fs':
+      [a[0], a[2]] = [m.flags, m.propagation];
+      ({ source, destination, type, data } = m);
+      break;
+    case 'mask':
+    case 'readonly':
+      destination = m.destination;
+      break;
+    case 'device':
+      [a[0], a[1], a[2], a[3], a[4]] = [m.mode, m.major, m.minor, m.uid, m.gid];
+      destination = m.destination;
+      break;
+    case 'devlinks':
+      break;
+  }
+  for (const s of [source, destination, type, data]) if (s.includes('\0')) throw new LaunchError(`NUL in mount ${destination}`);
+  return Buffer.concat([u32(S[m.kind]), ...a.map(u32), cstr(source), cstr(destination), cstr(type), cstr(data)]);
+}
 
 function record(tag: number, body: Buffer): Buffer {
   const h = Buffer.alloc(8);
@@ -98,9 +134,9 @@ export function encodeSpec(spec: SandboxSpec): Buffer {
     parts.push(ns.path ? record(T.NS_JOIN, Buffer.concat([u32(flag), cstr(ns.path)])) : record(T.NS_NEW, u32(flag)));
   }
   parts.push(record(T.ROOTFS, Buffer.from(spec.rootfs)));
-  parts.push(record(T.OVERLAY, Buffer.from(spec.overlay)));
-  for (const v of spec.volumes)
-    parts.push(record(T.VOLUME, Buffer.concat([u32(v.readonly ? 1 : 0), cstr(v.host), cstr(v.guest)])));
+  parts.push(record(T.OVERLAY, Buffer.from(typeof spec.overlay === 'string' ? spec.overlay : `dir=${spec.overlay.dir}`)));
+  for (const m of spec.mounts) parts.push(record(T.MOUNT, mountRecord(m)));
+  if (spec.readonlyRoot) parts.push(record(T.ROOT_RO, u32(1)));
   parts.push(record(T.CWD, Buffer.from((spec.optionalCwd ? '?' : '') + spec.cwd)));
   for (const e of spec.env) parts.push(record(T.ENV, Buffer.from(e)));
   for (const a of spec.args) parts.push(record(T.ARG, Buffer.from(a)));

@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { native, ROOT, sandboxSh, TVISOR, tvisorDo } from './helpers.js';
 import { runSandbox, type SandboxSpec } from '../src/sandbox.js';
 import { capMask, DEFAULT_CAPS } from '../src/caps.js';
+import { doFsConfig, rootSetup } from '../src/oci/mounts.js';
 
 let dir: string;
 beforeAll(() => {
@@ -58,7 +59,7 @@ describe('namespaces', () => {
       cwd: '/',
       rootfs: '',
       overlay: 'memory',
-      volumes: [{ host: dir, guest: dir, readonly: false }],
+      mounts: rootSetup(doFsConfig({ rootfs: '', extra: [{ destination: dir, type: 'bind', source: dir, options: ['rbind'] }] })).mounts,
       namespaces: [{ type: 'uts', path: `/proc/${holder.pid}/ns/uts` }, { type: 'pid' }, { type: 'mount' }, { type: 'ipc' }],
       caps: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: 0n },
       noNewPrivileges: true,

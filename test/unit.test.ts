@@ -124,9 +124,9 @@ describe('/proc/<tid>/status parsing', () => {
 });
 
 describe('CLI helpers', () => {
-  it('parses -v HOST:GUEST[:ro]', () => {
-    expect(parseVolume('/a:/b')).toEqual({ host: '/a', guest: '/b', readonly: false });
-    expect(parseVolume('/a:/b:ro')).toEqual({ host: '/a', guest: '/b', readonly: true });
+  it('parses -v HOST:GUEST[:OPTIONS] into an OCI bind mount', () => {
+    expect(parseVolume('/a:/b')).toEqual({ destination: '/b', type: 'bind', source: '/a', options: ['rbind', 'nosuid', 'nodev'] });
+    expect(parseVolume('/a:/b:ro,noexec').options).toEqual(['rbind', 'nosuid', 'nodev', 'ro', 'noexec']);
     expect(() => parseVolume('/a')).toThrow(/HOST:GUEST/);
     expect(() => parseVolume('/a:rel')).toThrow(/absolute/);
   });

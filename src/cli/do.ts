@@ -10,27 +10,70 @@
  * is not found (the docker/podman convention).
  */
 import { Command, Option } from 'commander';
-import { existsSync, openSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { capMask, DEFAULT_CAPS } from '../caps.js';
-import { runSandbox, type Namespace, type SandboxSpec, type Volume } from '../sandbox.js';
+import { runSandbox, type Namespace, type Overlay, type SandboxSpec } from '../sandbox.js';
+import { convertMount, doFsConfig, parseTmpfs, parseVolume, rootSetup, type OciMount } from '../oci/mounts.js';
 import { fatal } from './errors.js';
 import { c } from '../../sentry/native.js';
 
-/** Parses `-v HOST:GUEST[:ro]` (docker's form). */
-export function parseVolume(text: string): Volume {
-  const parts = text.split(':');
-  let ro = false;
-  if (parts.length === 3 && (parts[2] === 'ro' || parts[2] === 'rw')) ro = parts.pop() === 'ro';
-  if (parts.length !== 2 || !parts[0] || !parts[1]) throw new Error(`invalid volume "${text}": want HOST:GUEST[:ro]`);
-  if (!parts[1].startsWith('/')) throw new Error(`invalid volume "${text}": GUEST must be absolute`);
-  if (parts[1].replace(/\/+/g, '/').replace(/\/$/, '') === '') throw new Error(`invalid volume "${text}": GUEST cannot be /`);
-  return { host: resolve(parts[0]), guest: parts[1], readonly: ro };
+export { parseVolume };
+
+/** The nearest existing ancestor of `p` (itself when it exists). */
+function nearestExisting(p: string): string {
+  let d = p;
+  while (!existsSync(d) && dirname(d) !== d) d = dirname(d);
+  return d;
+}
+
+/** `p` with its existing part resolved (realpath of the nearest existing ancestor, then the rest). */
+function existingReal(p: string): string {
+  const d = nearestExisting(p);
+  return join(realpathSync(d), relative(d, p));
+}
+
+const inside = (p: string, dir: string): boolean => p === dir || dir === '/' || p.startsWith(dir + '/');
+
+/**
+ * Parses `--overlay` (memory | none | dir=PATH) against the root (`rootfs`, '' for the host's /).
+ * dir=PATH: PATH is made absolute and created (mode 0700) when missing. Refused (Error): none without a
+ * rootfs (the host's / is never writable); PATH inside the lower layer (under the rootfs, or on the host root's
+ * file system when the lower is the host's /), or the rootfs inside PATH; an existing PATH that other users
+ * can reach (the upper layer holds what the sandbox wrote, setuid programs included).
+ */
+export function parseOverlay(text: string, rootfs: string): Overlay {
+  if (text === 'memory') return 'memory';
+  if (text === 'none') {
+    if (!rootfs) throw new Error('--overlay=none needs --rootfs: the host\u2019s / is never writable');
+    return 'none';
+  }
+  if (!text.startsWith('dir=') || text.length === 4) throw new Error(`--overlay ${text}: want memory, none or dir=PATH`);
+  const path = resolve(text.slice(4));
+  const real = existingReal(path);
+  if (rootfs) {
+    const lower = realpathSync(rootfs);
+    if (inside(real, lower)) throw new Error(`--overlay=dir=${path}: inside the lower layer (the rootfs ${lower})`);
+    if (inside(lower, real)) throw new Error(`--overlay=dir=${path}: the rootfs ${lower} is inside it`);
+  } else if (statSync(nearestExisting(path)).dev === statSync('/').dev) {
+    throw new Error(`--overlay=dir=${path}: inside the lower layer (the host\u2019s / file system); use a directory on another file system, or --rootfs`);
+  }
+  if (existsSync(path)) {
+    const st = statSync(path);
+    if (!st.isDirectory()) throw new Error(`--overlay=dir=${path}: not a directory`);
+    if (st.mode & 0o077) throw new Error(`--overlay=dir=${path}: other users can reach it (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it (the upper layer may hold setuid files)`);
+  } else {
+    mkdirSync(path, { recursive: true, mode: 0o700 });
+  }
+  return { dir: realpathSync(path) }; // the launcher opens it with O_NOFOLLOW
 }
 
 interface DoOptions {
   rootfs?: string;
+  overlay: string;
+  readOnly?: boolean;
   volume: string[];
+  tmpfs: string[];
   cwd?: string;
   env: string[];
   network: 'none' | 'host';
@@ -51,7 +94,10 @@ export function doCommand(): Command {
     .usage('[flags] -- CMD [ARGS...]')
     .argument('<command...>', 'command and its arguments')
     .option('--rootfs <dir>', 'root directory for the sandbox (default: the host /)')
-    .option('-v, --volume <host:guest[:ro]>', 'bind-mount a host path into the sandbox (repeatable)', collect, [])
+    .option('--overlay <mode>', 'writable layer: memory (thrown away), dir=PATH (kept in PATH/upper), none (the rootfs itself, rw)', 'memory')
+    .option('--read-only', 'the root file system read-only (mounts stay as they are)')
+    .option('-v, --volume <host:guest[:opts]>', 'bind-mount a host path (repeatable; opts: ro, noexec, rslave... comma-separated)', collect, [])
+    .option('--tmpfs <dest[:opts]>', 'mount a tmpfs (repeatable; opts: size=64m, mode=1777, exec... comma-separated)', collect, [])
     .option('--cwd <dir>', 'working directory inside the sandbox (default: the current one, or / with --rootfs)')
     .option('-e, --env <KEY=VALUE>', 'set an environment variable (repeatable)', collect, [])
     .addOption(new Option('--network <mode>', 'network namespace').choices(['none', 'host']).default('none'))
@@ -74,13 +120,26 @@ export function doCommand(): Command {
 async function runDo(command: string[], o: DoOptions): Promise<number> {
   const rootfs = o.rootfs ? resolve(o.rootfs) : '';
   if (rootfs && !(existsSync(rootfs) && statSync(rootfs).isDirectory())) fatal(`--rootfs ${o.rootfs}: no such directory`);
-  let volumes: Volume[];
+  let overlay: Overlay;
+  let root;
   try {
-    volumes = o.volume.map(parseVolume);
+    overlay = parseOverlay(o.overlay, rootfs);
+    const extra: OciMount[] = [];
+    for (const v of o.volume) {
+      const m = parseVolume(v);
+      convertMount(m, 0, '/', `volume ${v}`); // its own errors name it
+      if (!existsSync(m.source!)) fatal(`volume ${m.source}: no such file or directory`);
+      extra.push(m);
+    }
+    for (const t of o.tmpfs) {
+      const m = parseTmpfs(t);
+      convertMount(m, 0, '/', `--tmpfs ${t}`);
+      extra.push(m);
+    }
+    root = rootSetup(doFsConfig({ rootfs, readonly: o.readOnly, extra }));
   } catch (e) {
     fatal((e as Error).message);
   }
-  for (const v of volumes) if (!existsSync(v.host)) fatal(`volume ${v.host}: no such file or directory`);
   const env = { ...process.env } as Record<string, string>;
   for (const kv of o.env) {
     const i = kv.indexOf('=');
@@ -110,9 +169,10 @@ async function runDo(command: string[], o: DoOptions): Promise<number> {
     env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
     cwd: o.cwd ?? (rootfs ? '/' : process.cwd()),
     optionalCwd: o.cwd === undefined,
-    rootfs,
-    overlay: 'memory',
-    volumes,
+    rootfs: root.rootfs,
+    overlay,
+    readonlyRoot: root.readonly,
+    mounts: root.mounts,
     namespaces,
     caps: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: 0n },
     noNewPrivileges: true,
