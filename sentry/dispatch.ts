@@ -40,8 +40,12 @@ class Context implements SyscallContext {
   get task(): Task { return (this.taskCache ??= taskOf(this.n.tid, this.checkCaller)); }
   /** Reads go through the caller's tid; the id check after each read proves the tid was still the caller's. */
   readString(addr: bigint, max: number): string {
-    const s = this.p.readString(this.n, addr, max);
+    const s = this.readStringUnchecked(addr, max);
     this.checkCaller();
+    return s;
+  }
+  readStringUnchecked(addr: bigint, max: number): string {
+    const s = this.p.readString(this.n, addr, max);
     this.strings.set(addr, s);
     return s;
   }
@@ -85,6 +89,7 @@ export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): 
       const v = n.args[r.index]! & 0xffffffffn;
       if (r.action === 'allow') return false;
       if (r.op === 'zero') return n.args[r.index] === 0n;
+      if (r.op === 'flags') return (v & (r.value | (r.clear ?? 0n))) === r.value;
       return r.op === 'eq' ? v === (r.value & 0xffffffffn) : (v & r.value) !== 0n;
     });
     reply = { kind: 'errno', errno: rule?.errno ?? E.EPERM };

@@ -103,6 +103,19 @@ describe('generated seccomp filter', () => {
     expect(run(nr, [3n, 0x100000000n, 0n, 0n])).toBe(SECCOMP_RET_USER_NOTIF); // low half 0, high half not
   });
 
+  it('allows read-only directory opens (O_DIRECTORY, no write mode, O_CREAT, O_TRUNC or O_TMPFILE) and traps the rest', () => {
+    const openat = entryNamed('openat')!.nr;
+    const open = entryNamed('open')!.nr;
+    const at = (flags: number) => run(openat, [1n, 1n, BigInt(flags), 0n]);
+    expect(at(0o200000)).toBe(SECCOMP_RET_ALLOW); // O_RDONLY|O_DIRECTORY
+    expect(at(0o200000 | 0o4000 | 0o2000000 | 0o400)).toBe(SECCOMP_RET_ALLOW); // fts: |O_NONBLOCK|O_CLOEXEC|O_NOCTTY
+    expect(run(open, [1n, 0o200000n])).toBe(SECCOMP_RET_ALLOW);
+    expect(at(0)).toBe(SECCOMP_RET_USER_NOTIF); // a plain read-only open
+    for (const bad of [0o1, 0o2, 0o100, 0o1000, 0o20000000]) expect(at(0o200000 | bad), bad.toString(8)).toBe(SECCOMP_RET_USER_NOTIF);
+    expect(at(0o20200000 | 0o2)).toBe(SECCOMP_RET_USER_NOTIF); // O_TMPFILE|O_RDWR
+    expect(run(openat, [1n, 1n, 0xffffffff00000000n | 0o200001n, 0n])).toBe(SECCOMP_RET_USER_NOTIF);
+  });
+
   it('honours a test-only allow override and fits the kernel limit', () => {
     const p2 = buildFilterInsns({ allowOverride: new Set(['openat']) });
     expect(runFilter(p2, 257, AUDIT_ARCH_X86_64)).toBe(SECCOMP_RET_ALLOW);

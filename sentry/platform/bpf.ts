@@ -28,6 +28,7 @@ const BPF_JMP_JEQ_K = 0x15;
 const BPF_JMP_JGE_K = 0x35;
 const BPF_JMP_JSET_K = 0x45;
 const BPF_RET_K = 0x06;
+const BPF_ALU_AND_K = 0x54;
 
 /** One `struct sock_filter` (linux/filter.h): code u16, jt u8, jf u8, k u32. */
 export interface Insn {
@@ -108,6 +109,13 @@ export function buildFilterInsns(opts: FilterOptions = {}): Insn[] {
       for (const r of s.entry.rules) {
         const action = actionWord(r.action === 'deny' ? 'trap' : r.action);
         ld(16 + r.index * 8); // low 32 bits of args[index]
+        if (r.op === 'flags') {
+          // (arg & (set | clear)) == set
+          out.push({ code: BPF_ALU_AND_K, jt: 0, jf: 0, k: Number((r.value | (r.clear ?? 0n)) & 0xffffffffn) });
+          out.push({ code: BPF_JMP_JEQ_K, jt: 0, jf: 1, k: Number(r.value & 0xffffffffn) });
+          ret(action);
+          continue;
+        }
         if (r.op === 'zero') {
           out.push({ code: BPF_JMP_JEQ_K, jt: 0, jf: 3, k: 0 });
           ld(20 + r.index * 8); // high 32 bits
@@ -163,6 +171,7 @@ export function runFilter(prog: Insn[], nr: number, arch: number, args: readonly
       case BPF_JMP_JEQ_K: pc += 1 + (acc === ins.k >>> 0 ? ins.jt : ins.jf); break;
       case BPF_JMP_JGE_K: pc += 1 + (acc >= ins.k >>> 0 ? ins.jt : ins.jf); break;
       case BPF_JMP_JSET_K: pc += 1 + ((acc & ins.k) !== 0 ? ins.jt : ins.jf); break;
+      case BPF_ALU_AND_K: acc = (acc & ins.k) >>> 0; pc++; break;
       case BPF_RET_K: return ins.k >>> 0;
       default: throw new Error(`bad opcode ${ins.code}`);
     }

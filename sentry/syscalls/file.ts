@@ -17,6 +17,7 @@ import {
   lookupPath,
   O_CLOEXEC,
   O_CREAT,
+  O_DIRECTORY,
   O_PATH,
   O_TRUNC,
   openPath,
@@ -148,12 +149,15 @@ const open: Handler = (ctx) => {
   let flags: number;
   let mode: number;
   let resolve = 0;
-  if (name === 'open') [p, flags, mode] = [path(ctx, a[0]), u32(a[1]), u32(a[2])];
-  else if (name === 'creat') [p, flags, mode] = [path(ctx, a[0]), O_CREAT | O_WRONLY | O_TRUNC, u32(a[1])];
-  else if (name === 'openat') [dirfd, p, flags, mode] = [fdArg(a[0]), path(ctx, a[1]), u32(a[2]), u32(a[3])];
+  // The path is read unchecked: a relative lookup checks the caller when it takes its base directory (baseOf in
+  // sentry/vfs/resolve.ts), an absolute one is checked below, before anything is done with it.
+  const upath = (x: bigint | undefined): string => ctx.readStringUnchecked(x ?? 0n, PATH_MAX);
+  if (name === 'open') [p, flags, mode] = [upath(a[0]), u32(a[1]), u32(a[2])];
+  else if (name === 'creat') [p, flags, mode] = [upath(a[0]), O_CREAT | O_WRONLY | O_TRUNC, u32(a[1])];
+  else if (name === 'openat') [dirfd, p, flags, mode] = [fdArg(a[0]), upath(a[1]), u32(a[2]), u32(a[3])];
   else {
     dirfd = fdArg(a[0]);
-    p = path(ctx, a[1]);
+    p = upath(a[1]);
     const size = Number(a[3]);
     if (size < 24) throw new SysError(E.EINVAL);
     if (size > 4096) throw new SysError(E.E2BIG);
@@ -170,11 +174,17 @@ const open: Handler = (ctx) => {
   // no access to data, and every later use of it by path (*at calls, /proc/self/fd reopen) is trapped again,
   // so the kernel opens it, in the sandbox's mount namespace.
   if (flags & O_PATH) return CONTINUE;
+  if (p.startsWith('/')) ctx.checkCaller();
   const task = ctx.task;
   asCaller(task);
   // open(2) ignores the mode argument (whatever the register holds) without O_CREAT or O_TMPFILE;
   // openat2(2) would refuse a non-zero one with EINVAL.
   mode = flags & (O_CREAT | __O_TMPFILE) ? mode & 0o7777 & ~task.creds.umask : 0;
+  if ((flags & (O_DIRECTORY | __O_TMPFILE)) === O_DIRECTORY) {
+    // Only a directory opens (ENOTDIR otherwise, before any device or FIFO is touched): it cannot block, be a
+    // terminal or a /proc file the sentry serves, so it needs no O_NONBLOCK, no fstat and no F_SETFL.
+    return { kind: 'fd', fd: openPath(ctx, dirfd, p, flags | O_NOCTTY, 0, resolve), cloexec: (flags & O_CLOEXEC) !== 0 };
+  }
   const wantBlock = !(flags & O_NONBLOCK);
   // Open non-blocking so a FIFO cannot stall the loop; the flag is cleared below. The sentry's own fd is
   // always O_CLOEXEC (openPath); the caller's O_CLOEXEC goes to the injected fd.

@@ -35,12 +35,15 @@ export type Support = 'full' | 'passthrough' | 'partial' | 'denied' | 'unimpleme
  * `args[index] == value` (`eq`: the low 32 bits, as the kernel truncates int
  * arguments), `(args[index] & value) != 0` (`mask`: low 32 bits) or
  * `args[index] == 0` on all 64 bits (`zero`: a NULL pointer; `value` unused),
- * the call gets `action` instead.
+ * or every bit of `value` set and every bit of `clear` clear (`flags`: low
+ * 32 bits, e.g. open(2) flags), the call gets `action` instead.
  */
 export interface ArgRule {
   index: number;
-  op: 'eq' | 'mask' | 'zero';
+  op: 'eq' | 'mask' | 'zero' | 'flags';
   value: bigint;
+  /** For `flags`: the bits that must be clear. */
+  clear?: bigint;
   action: Action;
   errno?: number;
   note: string;
@@ -116,6 +119,18 @@ const trap = (handler: Handler, note: string, support: Support = 'full'): Spec =
 });
 const deny = (errno: number, note: string): Spec => ({ action: 'deny', errno, support: 'denied', note });
 const gone = (note: string): Spec => ({ action: 'deny', errno: E.ENOSYS, support: 'unimplemented', note });
+
+/** open(2) flags (asm-generic/fcntl.h) for the directory rule. */
+const O = { WRONLY: 0o1, RDWR: 0o2, CREAT: 0o100, TRUNC: 0o1000, DIRECTORY: 0o200000, TMPFILE_BIT: 0o20000000 } as const;
+/** Allows open/openat of a directory for reading: O_DIRECTORY set; no write mode, O_CREAT, O_TRUNC or O_TMPFILE. */
+const readDirRule = (index: number): ArgRule => ({
+  index,
+  op: 'flags',
+  value: BigInt(O.DIRECTORY),
+  clear: BigInt(O.WRONLY | O.RDWR | O.CREAT | O.TRUNC | O.TMPFILE_BIT),
+  action: 'allow',
+  note: 'O_DIRECTORY read-only opens, by the kernel in the sandbox mount namespace',
+});
 
 const group = (names: string, spec: Spec): Record<string, Spec> =>
   Object.fromEntries(names.trim().split(/\s+/).map((n) => [n, spec]));
@@ -223,7 +238,13 @@ const SPECS: Record<string, Spec> = {
     ],
   },
   // --- Paths: resolved by the sentry inside the sandbox root, performed with the caller's credentials.
-  ...group('open openat openat2 creat', trap(f.open, 'the sentry opens in the sandbox root and injects the fd')),
+  ...group('openat2 creat', trap(f.open, 'the sentry opens in the sandbox root and injects the fd')),
+  // A read-only directory open (find, ls -R, git, scandir) only lists names, as the allowed stat family reads
+  // metadata: the kernel resolves it in the sandbox mount namespace. O_TMPFILE (which carries O_DIRECTORY) and
+  // every creating or writing flag stay trapped. The flags are a register, so this is a BPF decision, not a check
+  // on memory the workload could change.
+  open: { ...trap(f.open, 'the sentry opens in the sandbox root and injects the fd'), rules: [readDirRule(1)] },
+  openat: { ...trap(f.open, 'the sentry opens in the sandbox root and injects the fd'), rules: [readDirRule(2)] },
   ...group('mkdir mkdirat', trap(f.mkdir, 'performed by the sentry')),
   ...group('mknod mknodat', trap(f.mknod, 'fifos, sockets and regular files; device nodes EPERM', 'partial')),
   ...group('rmdir', trap(f.rmdir, 'performed by the sentry')),
