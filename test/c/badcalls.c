@@ -57,6 +57,15 @@ int main(int argc, char **argv) {
   symlink("file", "tofile");
   symlink("dir", "todir");
 
+  /* Chains of 40 symlinks (the kernel's limit: resolves) and 41 (ELOOP): c40 -> c39 -> ... -> c1 -> file. */
+  char ln[32], to[32];
+  for (int i = 1; i <= 41; i++) {
+    snprintf(ln, sizeof ln, "c%d", i);
+    if (i == 1) snprintf(to, sizeof to, "file");
+    else snprintf(to, sizeof to, "c%d", i - 1);
+    symlink(to, ln);
+  }
+
   /* Hostile pointers: NULL, unmapped, a string running into an unmapped page. */
   char *unmapped = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   munmap(unmapped + 4096, 4096);
@@ -90,6 +99,9 @@ int main(int argc, char **argv) {
   report_fd("openat.loop", S(SYS_openat, AT_FDCWD, "loop1", O_RDONLY));
   report_fd("openat.self-loop", S(SYS_openat, AT_FDCWD, "self", O_RDONLY));
   report_fd("openat.loop-in-middle", S(SYS_openat, AT_FDCWD, "loop1/x", O_RDONLY));
+  report_fd("openat.chain-40", S(SYS_openat, AT_FDCWD, "c40", O_RDONLY));
+  report_fd("openat.chain-41", S(SYS_openat, AT_FDCWD, "c41", O_RDONLY));
+  report_fd("openat.chain-40-dir-then-dotdot", S(SYS_openat, AT_FDCWD, "c40/../file", O_RDONLY));
   report_fd("openat.dangling", S(SYS_openat, AT_FDCWD, "dangling", O_RDONLY));
   report_fd("openat.dangling-creat", S(SYS_openat, AT_FDCWD, "dangling", O_CREAT | O_WRONLY, 0644));
   report_fd("openat.nofollow-link", S(SYS_openat, AT_FDCWD, "tofile", O_RDONLY | O_NOFOLLOW));
