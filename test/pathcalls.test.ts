@@ -101,6 +101,55 @@ describe('path semantics: umask, permissions, sticky bit, xattrs, utimensat, ren
   });
 });
 
+describe('no-follow calls on "link/" (a trailing slash follows the link) stay inside the root', () => {
+  const script = (target: string) => `
+import os
+os.symlink(${JSON.stringify(target)}, "/tmp/e")
+calls = [
+  ("lchown", lambda: os.lchown("/tmp/e/", 4242, 4242)),
+  ("fchownat-nofollow", lambda: os.chown("/tmp/e/", 4242, 4242, follow_symlinks=False)),
+  ("utimensat-nofollow", lambda: os.utime("/tmp/e/", (0, 0), follow_symlinks=False)),
+  ("fchmodat2-nofollow", lambda: os.chmod("/tmp/e/", 0o1777, follow_symlinks=False)),
+  ("lsetxattr", lambda: os.setxattr("/tmp/e/", "user.x", b"1", follow_symlinks=False)),
+  ("lremovexattr", lambda: os.removexattr("/tmp/e/", "user.x", follow_symlinks=False)),
+  ("lchown-dotdot-at-root", lambda: os.lchown("/..", 4243, 4243)),
+]
+for name, f in calls:
+    try:
+        f(); print(name, "ok")
+    except OSError as e:
+        print(name, os.strerror(e.errno))
+`;
+
+  it('in a rootfs where the link’s target does not exist, they fail with ENOENT and the host directory is untouched', () => {
+    const host = join(dir, 'hostonly');
+    mkdirSync(host, { mode: 0o755 });
+    const before = statSync(host);
+    const r = tvisorDo(['/usr/bin/python3.11', '-c', script(host)], ['--rootfs', DEBIAN_ROOTFS]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('lchown No such file or directory');
+    expect(r.stdout).toContain('fchmodat2-nofollow No such file or directory');
+    expect(r.stdout).toContain('lsetxattr No such file or directory');
+    const after = statSync(host);
+    expect([after.mode, after.uid, after.gid, after.mtimeMs]).toEqual([before.mode, before.uid, before.gid, before.mtimeMs]);
+    expect(native(['python3', '-c', `import os; print(os.listxattr(${JSON.stringify(host)}))`]).stdout.trim()).toBe('[]');
+  });
+
+  it('on the host root they act on the sandbox’s copy (copy-up), as natively on the link’s target', () => {
+    const host = join(dir, 'hostonly2');
+    mkdirSync(host, { mode: 0o755 });
+    const before = statSync(host);
+    const r = tvisorDo(['/usr/bin/python3', '-c', script(host) + `
+st = os.stat(${JSON.stringify(host)}); print(oct(st.st_mode), st.st_uid)`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('lchown ok');
+    expect(r.stdout).toContain('0o41777 4242');
+    const after = statSync(host);
+    expect([after.mode, after.uid, after.gid, after.mtimeMs]).toEqual([before.mode, before.uid, before.gid, before.mtimeMs]);
+    expect(statSync('/').uid).toBe(0);
+  });
+});
+
 describe('the overlay and the mount flags hold on fd-based calls', () => {
   it('fchmod/fchown/futimens/fsetxattr on an injected fd of a lower-layer file copy it up; the host file is unchanged', () => {
     const f = join(dir, 'lower-file');

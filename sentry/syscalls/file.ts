@@ -104,6 +104,14 @@ const u32 = (a: bigint | undefined): number => Number((a ?? 0n) & 0xffffffffn);
 const path = (ctx: SyscallContext, a: bigint | undefined): string => ctx.readString(a ?? 0n, PATH_MAX);
 const self = (fd: number, rest = ''): string => `/proc/self/fd/${fd}${rest ? '/' + rest : ''}`;
 
+/**
+ * Whether a call that does not follow a final symlink (AT_SYMLINK_NOFOLLOW, l*-calls, link's old path) must
+ * follow it anyway: a trailing slash makes the kernel follow the last component and require a directory
+ * (path_resolution(7)). Such a path goes through the sentry's scoped follow, never as "name/" to a kernel call
+ * made from the sentry, whose root is the host's: an absolute link would resolve there.
+ */
+const followsAnyway = (p: string): boolean => p.endsWith('/');
+
 /** Runs `fn` with an fd, closing it afterwards. */
 function using<T>(fd: number, fn: (fd: number) => T): T {
   try {
@@ -298,7 +306,7 @@ const link: Handler = (ctx) => {
     // AT_EMPTY_PATH links the file the caller's fd holds (an O_TMPFILE file, typically). The kernel allows it
     // without CAP_DAC_READ_SEARCH only for a file the caller opened itself, and the sentry opened it: link it
     // through its /proc fd link instead, the route open(2) documents for O_TMPFILE (I_LINKABLE still applies).
-    if (flags & AT_SYMLINK_FOLLOW || (op === '' && flags & AT_EMPTY_PATH)) {
+    if (flags & AT_SYMLINK_FOLLOW || (op === '' && flags & AT_EMPTY_PATH) || followsAnyway(op)) {
       const src = lookupPath(ctx, od, op, true, (flags & AT_EMPTY_PATH) !== 0);
       return using(src, () => ok(check(c.linkat(AT_FDCWD, self(src), to.fd, to.base, AT_SYMLINK_FOLLOW))));
     }
@@ -328,7 +336,7 @@ const chmod: Handler = (ctx) => {
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
   if (p === '' && flags & AT_EMPTY_PATH) return CONTINUE;
   asCaller(ctx.task);
-  if (flags & AT_SYMLINK_NOFOLLOW) {
+  if (flags & AT_SYMLINK_NOFOLLOW && !followsAnyway(p)) {
     const { fd, base } = lookupParent(ctx, dirfd, p);
     return using(fd, () => ok(check(c.fchmodat2(SYS.fchmodat2, fd, base, mode, AT_SYMLINK_NOFOLLOW))));
   }
@@ -349,7 +357,7 @@ const chown: Handler = (ctx) => {
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
   if (p === '' && flags & AT_EMPTY_PATH) return CONTINUE;
   asCaller(ctx.task);
-  if (flags & AT_SYMLINK_NOFOLLOW) {
+  if (flags & AT_SYMLINK_NOFOLLOW && !followsAnyway(p)) {
     const { fd, base } = lookupParent(ctx, dirfd, p);
     return using(fd, () => ok(check(c.fchownat(fd, base, uid, gid, AT_SYMLINK_NOFOLLOW))));
   }
@@ -391,7 +399,7 @@ const utimes: Handler = (ctx) => {
     }
   }
   asCaller(ctx.task);
-  if (flags & AT_SYMLINK_NOFOLLOW) {
+  if (flags & AT_SYMLINK_NOFOLLOW && !followsAnyway(p)) {
     const { fd, base } = lookupParent(ctx, dirfd, p);
     return using(fd, () => ok(check(c.utimensat(fd, base, ts, AT_SYMLINK_NOFOLLOW))));
   }
@@ -424,7 +432,7 @@ function xattrName(ctx: SyscallContext, addr: bigint | undefined): string {
 
 /** Resolves the file an xattr call names: a path for the follow/no-follow libc calls. */
 function xattrTarget(ctx: SyscallContext, dirfd: number, p: string, follow: boolean): { fd: number; path: string } {
-  if (follow) {
+  if (follow || followsAnyway(p)) {
     const fd = lookupPath(ctx, dirfd, p, true);
     return { fd, path: self(fd) };
   }
@@ -466,7 +474,7 @@ const setxattr: Handler = (ctx) => {
   const value = ctx.readMemory(valueAddr, size);
   asCaller(ctx.task);
   const t = xattrTarget(ctx, x.dirfd, x.p, x.follow);
-  const fn = x.follow ? c.setxattr : c.lsetxattr;
+  const fn = x.follow || followsAnyway(x.p) ? c.setxattr : c.lsetxattr;
   return using(t.fd, () => ok(check(fn(t.path, x.name, value, value.length, flags))));
 };
 
@@ -476,7 +484,7 @@ const removexattr: Handler = (ctx) => {
   if (!x) return CONTINUE;
   asCaller(ctx.task);
   const t = xattrTarget(ctx, x.dirfd, x.p, x.follow);
-  const fn = x.follow ? c.removexattr : c.lremovexattr;
+  const fn = x.follow || followsAnyway(x.p) ? c.removexattr : c.lremovexattr;
   return using(t.fd, () => ok(check(fn(t.path, x.name))));
 };
 

@@ -293,15 +293,19 @@ export function lookupParent(caller: Caller, dirfd: number, path: string): { fd:
   const dir = slash < 0 ? '.' : slash === 0 ? '/' : trimmed.slice(0, slash);
   const baseName = path.slice(slash + 1);
   const base = baseOf(caller, dirfd, dir);
+  let r: { fd: number; base: string };
   try {
     try {
-      return { fd: openat2(base.fd, naive(dir), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, base.resolve), base: baseName };
+      r = { fd: openat2(base.fd, naive(dir), O_PATH | O_DIRECTORY | O_CLOEXEC, 0, base.resolve), base: baseName };
     } catch (e) {
       if (!retryable(e)) throw e;
+      const p = walk(caller, base, path, true, true);
+      r = { fd: p.fd, base: p.last };
     }
-    const p = walk(caller, base, path, true, true);
-    return { fd: p.fd, base: p.last };
   } finally {
     release(base);
   }
+  // `..` of the sandbox root is the root (path_resolution(7)); the kernel, from the sentry, must not be asked.
+  if (r.base.replace(/\/+$/, '') === '..' && isRoot(r.fd)) r.base = '.' + r.base.slice(2);
+  return r;
 }
