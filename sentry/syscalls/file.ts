@@ -18,6 +18,7 @@ import {
   O_CLOEXEC,
   O_CREAT,
   O_DIRECTORY,
+  O_NOFOLLOW,
   O_PATH,
   O_TRUNC,
   openPath,
@@ -148,6 +149,26 @@ function terminalOpenNeedsKernel(tid: number, rdev: bigint, flags: number): bool
   return t.sessionLeader && !t.hasTty;
 }
 
+/**
+ * An open that failed with ENXIO, told apart by what the path names (looked up, not opened): a FIFO's write end
+ * without a reader opened non-blocking by the main loop (a blocking open waits for one: the slow path does it),
+ * /dev/tty (the caller's own terminal: the kernel opens it, or ENXIO when the caller has none), or anything else
+ * (a unix socket file, a device without its driver): ENXIO, answered here. Never continued otherwise: the kernel
+ * would re-read the path, which the caller may have changed since.
+ */
+function afterEnxio(ctx: SyscallContext, dirfd: number, p: string, flags: number, wantBlock: boolean): Reply {
+  let st;
+  try {
+    st = using(lookupPath(ctx, dirfd, p, (flags & O_NOFOLLOW) === 0), fstat);
+  } catch {
+    throw new SysError(E.ENXIO);
+  }
+  const type = st.mode & S_IFMT;
+  if (type === S_IFIFO && wantBlock && !mayBlock) throw new WouldBlock();
+  if (type === S_IFCHR && isDevTty(st.rdev) && terminalState(ctx.task.tid).hasTty) return CONTINUE;
+  throw new SysError(E.ENXIO);
+}
+
 /** open(2), openat(2), openat2(2), creat(2). */
 const open: Handler = (ctx) => {
   const name = ctx.nrName;
@@ -181,7 +202,14 @@ const open: Handler = (ctx) => {
   // An O_PATH file cannot be injected (SECCOMP_IOCTL_NOTIF_ADDFD's fget() skips FMODE_PATH files). It gives
   // no access to data, and every later use of it by path (*at calls, /proc/self/fd reopen) is trapped again,
   // so the kernel opens it, in the sandbox's mount namespace.
-  if (flags & O_PATH) return CONTINUE;
+  // openat2's flags live in memory, which the kernel would read again: a continued openat2 could be turned
+  // into a plain open of a file the sentry serves rewritten (/proc/self/mountinfo). So openat2 with O_PATH
+  // says ENOSYS, and callers fall back to openat, whose flags are a register (libpathrs, Go's os.Root and
+  // systemd do).
+  if (flags & O_PATH) {
+    if (name === 'openat2') throw new SysError(E.ENOSYS, 'openat2 with O_PATH');
+    return CONTINUE;
+  }
   if (p.startsWith('/')) ctx.checkCaller();
   const task = ctx.task;
   asCaller(task);
@@ -201,9 +229,10 @@ const open: Handler = (ctx) => {
   try {
     fd = openPath(ctx, dirfd, p, wantBlock && !mayBlock ? sflags | O_NONBLOCK : sflags, mode, resolve);
   } catch (e) {
-    // ENXIO: a FIFO without a reader opened non-blocking, or /dev/tty: redo where blocking is allowed.
-    if (e instanceof SysError && e.errno === E.ENXIO && wantBlock && !mayBlock) throw new WouldBlock();
-    if (e instanceof SysError && e.errno === E.ENXIO && mayBlock) return CONTINUE;
+    if (!(e instanceof SysError)) throw e;
+    // EWOULDBLOCK: a file under a lease, which a blocking open waits to break (fcntl(2) F_SETLEASE).
+    if (e.errno === E.EAGAIN && wantBlock && !mayBlock) throw new WouldBlock();
+    if (e.errno === E.ENXIO) return afterEnxio(ctx, dirfd, p, flags, wantBlock);
     throw e;
   }
   const st = fstat(fd);

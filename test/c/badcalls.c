@@ -196,6 +196,11 @@ int main(int argc, char **argv) {
   report("mknodat.fifo-existing", S(SYS_mknodat, AT_FDCWD, "file", S_IFIFO | 0600, 0));
   report("mknodat.fifo", S(SYS_mknodat, AT_FDCWD, "fifo", S_IFIFO | 0600, 0));
   report("mknodat.sock", S(SYS_mknodat, AT_FDCWD, "sock", S_IFSOCK | 0600, 0));
+  report_fd("openat.socket-file", S(SYS_openat, AT_FDCWD, "sock", O_RDONLY));
+  report_fd("openat.fifo-wronly-nonblock-no-reader", S(SYS_openat, AT_FDCWD, "fifo", O_WRONLY | O_NONBLOCK));
+  memset(&how, 0, sizeof how);
+  how.flags = O_PATH;
+  report_fd("openat2.o-path", S(SYS_openat2, AT_FDCWD, "file", &how, sizeof how));
   report("fchmodat.bad-flags", S(SYS_fchmodat, AT_FDCWD, "file", 0644, 0x8000)); /* fchmodat takes no flags arg: ignored */
   report("fchmodat.missing", S(SYS_fchmodat, AT_FDCWD, "missing", 0644));
   report("fchmodat.dangling", S(SYS_fchmodat, AT_FDCWD, "dangling", 0644));

@@ -191,6 +191,22 @@ def main():
         os.close(fd)  # the last close drops all three locks
         fd = os.open("lockme", os.O_RDWR)
 
+    # A lease: an open for writing waits until the holder, told by SIGIO, lets go (fcntl(2) F_SETLEASE).
+    open("leased", "w").close()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        import signal
+        lfd = os.open("leased", os.O_RDONLY)
+        signal.signal(signal.SIGIO, lambda *a: (fcntl.fcntl(lfd, fcntl.F_SETLEASE, fcntl.F_UNLCK), os._exit(0)))
+        fcntl.fcntl(lfd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+        os.write(w, b"1")
+        time.sleep(30)
+        os._exit(1)
+    os.read(r, 1)
+    attempt("lease.open-for-write-waits-for-break", lambda: os.close(os.open("leased", os.O_WRONLY)))
+    out("lease.holder-exit", os.waitpid(pid, 0)[1])
+
     # O_TMPFILE: anonymous, then linked in with linkat through /proc/self/fd.
     t = os.open(".", os.O_TMPFILE | os.O_RDWR, 0o640)
     os.write(t, b"tmp")
