@@ -388,6 +388,24 @@ describe('overlay modes of tvisor do', () => {
     const host = tvisorDo(['true'], ['--overlay=none']);
     expect(host.status).toBe(125);
     expect(host.stderr).toBe('tvisor: --overlay=none needs --rootfs: the host\u2019s / is never writable\n');
+    for (const slash of ['/', '/usr/..', '//']) {
+      const r2 = tvisorDo(['sh', '-c', 'echo x > /var/tmp/tvisor-overlay-none-probe'], ['--rootfs', slash, '--overlay=none']);
+      expect(r2.status).toBe(125);
+      expect(r2.stderr).toBe('tvisor: --overlay=none with --rootfs /: the host\u2019s / is never writable\n');
+    }
+    expect(existsSync('/var/tmp/tvisor-overlay-none-probe')).toBe(false);
+  });
+
+  it('a volume may not reach the --overlay=dir directory (nor the directory hold a volume)', () => {
+    const rootfs = tinyRootfs('tiny-ovl-vol');
+    const parent = join(dir, 'ovl-parent');
+    mkdirSync(join(parent, 'ovl'), { recursive: true, mode: 0o700 });
+    chmodSync(join(parent, 'ovl'), 0o700);
+    for (const v of [`${parent}:/x`, `${join(parent, 'ovl')}:/x`]) {
+      const r = tvisorDo(['true'], ['--rootfs', rootfs, `--overlay=dir=${join(parent, 'ovl')}`, '-v', v]);
+      expect(r.status).toBe(125);
+      expect(r.stderr).toMatch(/contains or lies inside the --overlay directory/);
+    }
   });
 
   it('--read-only makes / read-only (EROFS), volumes and --tmpfs stay writable', () => {

@@ -37,8 +37,8 @@ const inside = (p: string, dir: string): boolean => p === dir || dir === '/' || 
 
 /**
  * Parses `--overlay` (memory | none | dir=PATH) against the root (`rootfs`, '' for the host's /).
- * dir=PATH: PATH is made absolute and created (mode 0700) when missing. Refused (Error): none without a
- * rootfs (the host's / is never writable); PATH inside the lower layer (under the rootfs, or on the host root's
+ * dir=PATH: PATH is made absolute and created (mode 0700) when missing. Refused (Error): none without a rootfs or
+ * with the host's / as the rootfs (the host's / is never writable); PATH inside the lower layer (under the rootfs, or on the host root's
  * file system when the lower is the host's /), or the rootfs inside PATH; an existing PATH that other users
  * can reach (the upper layer holds what the sandbox wrote, setuid programs included).
  */
@@ -46,6 +46,7 @@ export function parseOverlay(text: string, rootfs: string): Overlay {
   if (text === 'memory') return 'memory';
   if (text === 'none') {
     if (!rootfs) throw new Error('--overlay=none needs --rootfs: the host\u2019s / is never writable');
+    if (realpathSync(rootfs) === '/') throw new Error('--overlay=none with --rootfs /: the host\u2019s / is never writable');
     return 'none';
   }
   if (!text.startsWith('dir=') || text.length === 4) throw new Error(`--overlay ${text}: want memory, none or dir=PATH`);
@@ -129,6 +130,12 @@ async function runDo(command: string[], o: DoOptions): Promise<number> {
       const m = parseVolume(v);
       convertMount(m, 0, '/', `volume ${v}`); // its own errors name it
       if (!existsSync(m.source!)) fatal(`volume ${m.source}: no such file or directory`);
+      // The overlay's upper and work directories must be reachable only through overlayfs.
+      if (typeof overlay === 'object') {
+        const src = realpathSync(m.source!);
+        if (inside(overlay.dir, src) || inside(src, overlay.dir))
+          fatal(`volume ${m.source}: contains or lies inside the --overlay directory ${overlay.dir}`);
+      }
       extra.push(m);
     }
     for (const t of o.tmpfs) {
