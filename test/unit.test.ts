@@ -149,6 +149,7 @@ describe('strace formatting', () => {
   it('decodes paths, flags, modes and results', () => {
     const line = formatCall(3, 'openat', [BigInt.asUintN(64, -100n), 0x1000n, 0o2000101n, 0o644n], new Map([[0x1000n, '/etc/x']]), '3');
     expect(line).toBe('[pid 3] openat(AT_FDCWD, "/etc/x", O_WRONLY|O_CREAT|O_CLOEXEC, 0644) = 3');
+    expect(formatCall(1, 'unlink', [0x10n], new Map([[0x10n, 'a\u009b"\n\\\u00e6']]), '0')).toBe('[pid 1] unlink("a\\233\\"\\n\\\\\\346") = 0');
     expect(formatCall(1, 'clone', [0x20000000n | 17n], new Map(), '? <continued>')).toBe(
       '[pid 1] clone(CLONE_NEWPID|17, NULL, NULL, NULL, 0) = ? <continued>',
     );

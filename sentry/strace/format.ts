@@ -98,8 +98,18 @@ export function errnoName(e: number): string {
   return ERRNO_NAME.get(e) ?? `E${e}`;
 }
 
+const ESCAPES: Record<string, string> = { '"': '\\"', '\\': '\\\\', '\n': '\\n', '\t': '\\t', '\r': '\\r' };
+/**
+ * A string argument as strace(1) prints it: double-quoted, printable ASCII as is, \n \t \r \" \\ escaped, every
+ * other byte in octal (\233); `s` is latin1 (one char per byte); at most 256 bytes, then "...".
+ */
 function quote(s: string): string {
-  return JSON.stringify(s.length > 256 ? s.slice(0, 256) + '...' : s);
+  let out = '"';
+  for (const ch of s.length > 256 ? s.slice(0, 256) : s) {
+    const b = ch.charCodeAt(0);
+    out += ESCAPES[ch] ?? (b >= 0x20 && b < 0x7f ? ch : `\\${b.toString(8)}`);
+  }
+  return out + '"' + (s.length > 256 ? '...' : '');
 }
 
 /**
