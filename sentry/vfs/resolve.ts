@@ -203,6 +203,40 @@ function retryable(e: unknown): boolean {
 }
 
 /**
+ * open(2) with O_CREAT (no O_EXCL) of a path whose last component is missing or a dangling symlink: as the
+ * kernel does, a symlink there is followed (up to 40 links; not with O_NOFOLLOW or RESOLVE_NO_SYMLINKS) and the
+ * file is created where it points, each target resolved by the scoped walk (an absolute one from the sandbox
+ * root). The create itself refuses to leave its parent (RESOLVE_BENEATH). Errors: as open(2).
+ */
+function createThroughLinks(caller: Caller, base: Base, path: string, flags: number, mode: number, callerResolve: number): number {
+  let p = walk(caller, base, path, true, true, callerResolve);
+  try {
+    for (let links = 0; !(flags & O_NOFOLLOW) && !p.last.endsWith('/'); ) {
+      let lfd: number;
+      try {
+        lfd = check(c.openat(p.fd, p.last, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0));
+      } catch {
+        break; // missing (or unreadable): the create below gives the kernel's answer
+      }
+      let target: string;
+      try {
+        if ((fstat(lfd).mode & S_IFMT) !== S_IFLNK) break;
+        if (callerResolve & RESOLVE_NO_SYMLINKS || ++links > MAXSYMLINKS) throw new SysError(E.ELOOP);
+        target = readlinkat(lfd, '');
+      } finally {
+        closeFd(lfd);
+      }
+      const next = walk(caller, { fd: p.fd, owned: false, resolve: RESOLVE_BENEATH }, target, true, true, callerResolve);
+      closeFd(p.fd);
+      p = next;
+    }
+    return openat2(p.fd, p.last, flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+  } finally {
+    closeFd(p.fd);
+  }
+}
+
+/**
  * Opens `path` relative to the caller's `dirfd` with open(2) `flags` and
  * `mode`, as the caller (the sentry thread already carries its credentials).
  * Returns a sentry fd (always O_CLOEXEC). Errors: as open(2).
@@ -246,12 +280,7 @@ export function openPath(
       target = walk(caller, base, path, (flags & O_NOFOLLOW) === 0, false, callerResolve).fd;
     } catch (e) {
       if (!(creat && e instanceof SysError && e.errno === E.ENOENT)) throw e;
-      const p = walk(caller, base, path, true, true, callerResolve);
-      try {
-        return openat2(p.fd, p.last, flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-      } finally {
-        closeFd(p.fd);
-      }
+      return createThroughLinks(caller, base, path, flags, mode, callerResolve);
     }
     if (flags & O_PATH) return target;
     try {

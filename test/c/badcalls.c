@@ -104,6 +104,12 @@ int main(int argc, char **argv) {
   report_fd("openat.chain-40-dir-then-dotdot", S(SYS_openat, AT_FDCWD, "c40/../file", O_RDONLY));
   report_fd("openat.dangling", S(SYS_openat, AT_FDCWD, "dangling", O_RDONLY));
   report_fd("openat.dangling-creat", S(SYS_openat, AT_FDCWD, "dangling", O_CREAT | O_WRONLY, 0644));
+  symlink("/dev/shm/tvisor-badcalls-z", "absdangling");
+  report_fd("openat.creat-through-abs-dangling-link", S(SYS_openat, AT_FDCWD, "absdangling", O_CREAT | O_WRONLY, 0644));
+  report("openat.creat-through-abs-dangling-link-made", S(SYS_faccessat, AT_FDCWD, "/dev/shm/tvisor-badcalls-z", F_OK));
+  unlink("/dev/shm/tvisor-badcalls-z");
+  report_fd("openat.creat-excl-through-dangling-link", S(SYS_openat, AT_FDCWD, "absdangling", O_CREAT | O_EXCL | O_WRONLY, 0644));
+  report_fd("openat.creat-nofollow-dangling-link", S(SYS_openat, AT_FDCWD, "absdangling", O_CREAT | O_NOFOLLOW | O_WRONLY, 0644));
   report_fd("openat.nofollow-link", S(SYS_openat, AT_FDCWD, "tofile", O_RDONLY | O_NOFOLLOW));
   report_fd("openat.nofollow-link-path", S(SYS_openat, AT_FDCWD, "tofile", O_PATH | O_NOFOLLOW));
   report_fd("openat.dir-wronly", S(SYS_openat, AT_FDCWD, "dir", O_WRONLY));
