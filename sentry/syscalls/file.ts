@@ -443,8 +443,22 @@ const truncate: Handler = (ctx) => {
   if (len < 0n) throw new SysError(E.EINVAL);
   asCaller(ctx.task);
   const fd = lookupPath(ctx, AT_FDCWD, p, true);
-  return using(fd, () => ok(check(c.truncate(self(fd), Number(len)))));
+  return using(fd, () => {
+    // The sentry's own RLIMIT_FSIZE is not the caller's: a length past the caller's limit is EFBIG, with the
+    // SIGXFSZ the kernel sends the thread (truncate(2), setrlimit(2)), checked once the file is known to exist.
+    check(c.prlimit(ctx.task.tid, RLIMIT_FSIZE, null, rlimBuf));
+    if (len > rlimBuf.readBigUInt64LE(0)) {
+      if ((fstat(fd).mode & S_IFMT) === S_IFREG) {
+        c.tkill(SYS.tkill, ctx.task.tid, SIGXFSZ);
+        throw new SysError(E.EFBIG);
+      }
+    }
+    return ok(check(c.truncate(self(fd), Number(len))));
+  });
 };
+const RLIMIT_FSIZE = 1;
+const SIGXFSZ = 25;
+const rlimBuf = Buffer.alloc(16);
 
 function xattrName(ctx: SyscallContext, addr: bigint | undefined): string {
   let n: string;

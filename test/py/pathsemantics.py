@@ -191,6 +191,18 @@ def main():
         os.close(fd)  # the last close drops all three locks
         fd = os.open("lockme", os.O_RDWR)
 
+    # truncate(2) by path past the caller's RLIMIT_FSIZE: EFBIG (SIGXFSZ ignored here), in a child.
+    open("big", "w").close()
+    pid = os.fork()
+    if pid == 0:
+        import resource, signal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+        attempt("truncate.past-rlimit-fsize", lambda: os.truncate("big", 1 << 20))
+        attempt("truncate.within-rlimit-fsize", lambda: os.truncate("big", 100))
+        os._exit(0)
+    os.waitpid(pid, 0)
+
     # A lease: an open for writing waits until the holder, told by SIGIO, lets go (fcntl(2) F_SETLEASE).
     open("leased", "w").close()
     r, w = os.pipe()
