@@ -54,6 +54,7 @@ const raw = {
   openat: libc.func('int openat(int dirfd, const char *path, int flags, unsigned int mode)'),
   fstat: libc.func('int fstat(int fd, void *st)'),
   fstatfs: libc.func('int fstatfs(int fd, void *buf)'),
+  statx: libc.func('int statx(int dirfd, const char *path, int flags, unsigned int mask, void *buf)'),
   fcntl: libc.func('int fcntl(int fd, int cmd, long arg)'),
   readlinkat: libc.func('long readlinkat(int dirfd, const char *path, void *buf, unsigned long size)'),
   mkdirat: libc.func('int mkdirat(int dirfd, const char *path, unsigned int mode)'),

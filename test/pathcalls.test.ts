@@ -104,6 +104,18 @@ describe('path semantics: umask, permissions, sticky bit, xattrs, utimensat, ren
   });
 });
 
+describe('openat2 RESOLVE_* flags on paths the sentry walks itself', () => {
+  it('RESOLVE_NO_XDEV, RESOLVE_BENEATH and RESOLVE_IN_ROOT with /proc/self, magic links and mount crossings: as natively', () => {
+    const script = join(ROOT, 'test/py/openat2_scoped.py');
+    const n = native(['/usr/bin/python3', script, join(dir, 'o2-native')]);
+    const s = tvisorDo(['/usr/bin/python3', script, '/tmp/o2']);
+    expect(n.stdout).toContain('NO_XDEV /dev/null -> Invalid cross-device link');
+    expect(n.stdout).toContain('BENEATH procfd self/status -> ok');
+    expect(s.stderr).toBe('');
+    expect(s.stdout).toBe(n.stdout);
+  });
+});
+
 describe('no-follow calls on "link/" (a trailing slash follows the link) stay inside the root', () => {
   const script = (target: string) => `
 import os

@@ -31,6 +31,7 @@ import {
   RESOLVE_IN_ROOT,
   RESOLVE_NO_MAGICLINKS,
   RESOLVE_NO_SYMLINKS,
+  RESOLVE_NO_XDEV,
 } from '../native.js';
 
 import { SysError, type Caller } from '../syscalls/types.js';
@@ -48,6 +49,7 @@ const S_IFMT = 0o170000;
 const S_IFLNK = 0o120000;
 const S_IFDIR = 0o040000;
 const MAXSYMLINKS = 40;
+const AT_EMPTY_PATH = 0x1000;
 const PROC_SUPER_MAGIC = 0x9fa0;
 const PROC_ROOT_INO = 1n;
 
@@ -109,6 +111,27 @@ function release(b: Base): void {
   if (b.owned) closeFd(b.fd);
 }
 
+/** The caller's own openat2 scope: RESOLVE_IN_ROOT (its dirfd is its root) or RESOLVE_BENEATH (never above it). */
+interface Scope {
+  fd: number;
+  dev: bigint;
+  ino: bigint;
+  beneath: boolean;
+}
+
+function same(fd: number, s: Scope): boolean {
+  const st = fstat(fd);
+  return st.dev === s.dev && st.ino === s.ino;
+}
+
+const statxBuf = Buffer.alloc(256);
+const STATX_MNT_ID = 0x1000;
+/** statx(2) stx_mnt_id of an fd: which mount it is on. */
+function mountId(fd: number): bigint {
+  check(c.statx(fd, '', AT_EMPTY_PATH, STATX_MNT_ID, statxBuf));
+  return statxBuf.readBigUInt64LE(144);
+}
+
 function isRoot(fd: number): boolean {
   const st = fstat(fd);
   return st.dev === rootDev && st.ino === rootIno;
@@ -126,19 +149,33 @@ function walk(
   follow: boolean,
   parentOnly: boolean,
   resolve = 0,
+  scope?: Scope,
 ): { fd: number; last: string } {
   let cur = openat2(base.fd, '.', O_PATH | O_CLOEXEC, 0, 0);
   const stack = path.split('/').filter((s) => s !== '').reverse();
   const mustDir = path.endsWith('/');
-  if (path.startsWith('/')) {
-    closeFd(cur);
-    cur = openat2(rootFd, '.', O_PATH | O_CLOEXEC, 0, 0);
-  }
+  const noXdev = (resolve & RESOLVE_NO_XDEV) !== 0;
+  /** The directory an absolute path or link starts from: the sandbox root, or the caller's own scope. */
+  const top = (): number => {
+    if (scope?.beneath) throw new SysError(E.EXDEV);
+    return openat2(scope ? scope.fd : rootFd, '.', O_PATH | O_CLOEXEC, 0, 0);
+  };
+  const atTop = (fd: number): boolean => (scope ? same(fd, scope) : false) || isRoot(fd);
   let links = 0;
   const move = (next: number): void => {
+    // openat2(2) RESOLVE_NO_XDEV: no step may change mounts (bind mounts included).
+    if (noXdev && mountId(next) !== mountId(cur)) {
+      closeFd(next);
+      throw new SysError(E.EXDEV);
+    }
     closeFd(cur);
     cur = next;
   };
+  if (path.startsWith('/')) {
+    const t = top();
+    closeFd(cur);
+    cur = t;
+  }
   try {
     while (stack.length > 0) {
       const comp = stack.pop()!;
@@ -146,7 +183,8 @@ function walk(
       if (last && parentOnly) return { fd: cur, last: comp + (mustDir ? '/' : '') };
       if (comp === '.') continue;
       if (comp === '..') {
-        if (!isRoot(cur)) move(check(c.openat(cur, '..', O_PATH | O_CLOEXEC | O_DIRECTORY, 0)));
+        if (scope?.beneath && same(cur, scope)) throw new SysError(E.EXDEV);
+        if (!atTop(cur)) move(check(c.openat(cur, '..', O_PATH | O_CLOEXEC | O_DIRECTORY, 0)));
         continue;
       }
       const procDir = isProc(cur);
@@ -172,14 +210,15 @@ function walk(
           throw new SysError(E.ELOOP);
         }
         if (procDir && fstat(cur).ino !== PROC_ROOT_INO) {
-          // A procfs magic link: the kernel jumps to the file the task holds.
+          // A procfs magic link: the kernel jumps to the file the task holds (not in a scoped lookup: EXDEV).
           closeFd(next);
+          if (scope) throw new SysError(E.EXDEV);
           move(check(c.openat(cur, comp, O_PATH | O_CLOEXEC, 0)));
           continue;
         }
         const target = readlinkat(next, '');
         closeFd(next);
-        if (target.startsWith('/')) move(openat2(rootFd, '.', O_PATH | O_CLOEXEC, 0, 0));
+        if (target.startsWith('/')) move(top());
         stack.push(...target.split('/').filter((s) => s !== '').reverse());
         continue;
       }
@@ -208,8 +247,16 @@ function retryable(e: unknown): boolean {
  * file is created where it points, each target resolved by the scoped walk (an absolute one from the sandbox
  * root). The create itself refuses to leave its parent (RESOLVE_BENEATH). Errors: as open(2).
  */
-function createThroughLinks(caller: Caller, base: Base, path: string, flags: number, mode: number, callerResolve: number): number {
-  let p = walk(caller, base, path, true, true, callerResolve);
+function createThroughLinks(
+  caller: Caller,
+  base: Base,
+  path: string,
+  flags: number,
+  mode: number,
+  callerResolve: number,
+  scope?: Scope,
+): number {
+  let p = walk(caller, base, path, true, true, callerResolve, scope);
   try {
     for (let links = 0; !(flags & O_NOFOLLOW) && !p.last.endsWith('/'); ) {
       let lfd: number;
@@ -226,7 +273,7 @@ function createThroughLinks(caller: Caller, base: Base, path: string, flags: num
       } finally {
         closeFd(lfd);
       }
-      const next = walk(caller, { fd: p.fd, owned: false, resolve: RESOLVE_BENEATH }, target, true, true, callerResolve);
+      const next = walk(caller, { fd: p.fd, owned: false, resolve: RESOLVE_BENEATH }, target, true, true, callerResolve, scope);
       closeFd(p.fd);
       p = next;
     }
@@ -250,25 +297,25 @@ export function openPath(
   callerResolve = 0,
 ): number {
   if (path === '') throw new SysError(E.ENOENT);
-  if (callerResolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) {
-    // The caller scoped the lookup to its own dirfd, which lies inside the sandbox.
-    const base = baseOf(caller, dirfd, '.');
-    try {
-      return openat2(base.fd, path, flags | O_CLOEXEC, mode, callerResolve);
-    } finally {
-      release(base);
-    }
-  }
-  const base = baseOf(caller, dirfd, path);
+  // The caller may scope the lookup to its own dirfd (inside the sandbox): the kernel does it, and the walk
+  // below when /proc/self or a mount crossing needs the sentry.
+  const scoped = (callerResolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)) !== 0;
+  const base = baseOf(caller, dirfd, scoped ? '.' : path);
+  let scope: Scope | undefined;
   try {
     try {
+      if (scoped) return openat2(base.fd, path, flags | O_CLOEXEC, mode, callerResolve);
       return openat2(base.fd, naive(path), flags | O_CLOEXEC, mode, base.resolve | callerResolve);
     } catch (e) {
       if (!retryable(e)) throw e;
     }
+    if (scoped) {
+      const st = fstat(base.fd);
+      scope = { fd: base.fd, dev: st.dev, ino: st.ino, beneath: (callerResolve & RESOLVE_IN_ROOT) === 0 };
+    }
     const creat = (flags & O_CREAT) !== 0;
     if (creat && (flags & O_EXCL)) {
-      const p = walk(caller, base, path, true, true, callerResolve);
+      const p = walk(caller, base, path, true, true, callerResolve, scope);
       try {
         return openat2(p.fd, p.last, flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
       } finally {
@@ -277,10 +324,10 @@ export function openPath(
     }
     let target: number;
     try {
-      target = walk(caller, base, path, (flags & O_NOFOLLOW) === 0, false, callerResolve).fd;
+      target = walk(caller, base, path, (flags & O_NOFOLLOW) === 0, false, callerResolve, scope).fd;
     } catch (e) {
       if (!(creat && e instanceof SysError && e.errno === E.ENOENT)) throw e;
-      return createThroughLinks(caller, base, path, flags, mode, callerResolve);
+      return createThroughLinks(caller, base, path, flags, mode, callerResolve, scope);
     }
     if (flags & O_PATH) return target;
     try {
