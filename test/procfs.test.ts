@@ -265,6 +265,17 @@ print(os.get_blocking(fd), os.read(fd, 9))
     );
   });
 
+  it('ptrace-checked files of another task (maps, environ, fd) are refused to a caller that natively could not read them', () => {
+    const r = sandboxSh(
+      'setpriv --reuid=65534 --regid=65534 --clear-groups sh -c ' +
+        '"cat /proc/1/maps >/dev/null; cat /proc/1/environ >/dev/null; ls /proc/1/fd >/dev/null; head -c 8 /proc/self/maps; echo"',
+    );
+    expect(r.stderr).toContain('/proc/1/maps: Permission denied');
+    expect(r.stderr).toContain('/proc/1/environ: Permission denied');
+    expect(r.stderr).toContain("cannot open directory '/proc/1/fd': Permission denied");
+    expect(r.stdout).toMatch(/^[0-9a-f]{8}\n$/); // its own maps stay readable
+  });
+
   it('a task that is gone: ENOENT as natively; a non-root caller reads its own table', () => {
     const r = sandboxSh(`cat /proc/999/mountinfo 2>&1; setpriv --reuid=65534 --regid=65534 --clear-groups cat /proc/self/mountinfo | grep -c ' / / '`);
     expect(r.stdout).toBe('cat: /proc/999/mountinfo: No such file or directory\n1\n');

@@ -23,12 +23,35 @@ const capsBuf = Buffer.alloc(8);
 
 /** Gives this sentry thread `task`'s file-system credentials (no-op when already so). */
 export function asCaller(task: Task): void {
+  apply(task, CAP_SYS_PTRACE_BIT, task.creds.key);
+}
+
+/** Whether `task` itself holds CAP_SYS_PTRACE (effective). */
+export function callerHasPtrace(task: Task): boolean {
+  return (task.creds.capEff[0] & CAP_SYS_PTRACE_BIT) !== 0;
+}
+
+/**
+ * Runs `fn` with exactly `task`'s credentials, CAP_SYS_PTRACE only if the task has it: for opening files of
+ * the sandbox's procfs whose access is ptrace-checked (/proc/<pid>/maps, environ, fd/...; proc(5)), where the
+ * sentry's own CAP_SYS_PTRACE would let the caller read what natively it could not. Restores asCaller's set.
+ */
+export function asCallerExactly<T>(task: Task, fn: () => T): T {
+  apply(task, 0, `${task.creds.key}/exact`);
+  try {
+    return fn();
+  } finally {
+    asCaller(task);
+  }
+}
+
+function apply(task: Task, extraCaps: number, key: string): void {
   const cr = task.creds;
-  if (cr.key === applied) return;
+  if (key === applied) return;
   cr.groups.forEach((g, i) => groupsBuf.writeUInt32LE(g >>> 0, i * 4));
-  capsBuf.writeUInt32LE((cr.capEff[0] | CAP_SYS_PTRACE_BIT) >>> 0, 0);
+  capsBuf.writeUInt32LE((cr.capEff[0] | extraCaps) >>> 0, 0);
   capsBuf.writeUInt32LE(cr.capEff[1] >>> 0, 4);
   applied = '';
   checkNeg(c.setCreds(cr.fsuid, cr.fsgid, groupsBuf, cr.groups.length, capsBuf));
-  applied = cr.key;
+  applied = key;
 }

@@ -9,8 +9,8 @@
  */
 import { constants } from 'node:os';
 import { c, check, closeFd, fstat, major, openat2, SYS } from '../native.js';
-import { asCaller } from '../kernel/creds.js';
-import { procfsFile } from '../vfs/procfs.js';
+import { asCaller, asCallerExactly, callerHasPtrace } from '../kernel/creds.js';
+import { isProcfsFd, procfsFile } from '../vfs/procfs.js';
 import {
   AT_FDCWD,
   lookupParent,
@@ -236,6 +236,16 @@ const open: Handler = (ctx) => {
     throw e;
   }
   const st = fstat(fd);
+  if (!callerHasPtrace(task) && isProcfsFd(fd, st.dev)) {
+    // Opened with the sentry's CAP_SYS_PTRACE: open it again as the caller exactly, so ptrace-checked procfs
+    // files (another task's maps, environ, fd/...) answer as they would natively (EACCES).
+    const first = fd;
+    try {
+      fd = asCallerExactly(task, () => openat2(AT_FDCWD, self(first), (wantBlock && !mayBlock ? sflags | O_NONBLOCK : sflags) | O_CLOEXEC, 0, 0));
+    } finally {
+      closeFd(first);
+    }
+  }
   fd = procfsFile(fd, st.dev); // /proc files the sentry serves itself (sentry/vfs/procfs.ts)
   const type = st.mode & S_IFMT;
   if (type === S_IFCHR && isTty(st.rdev)) {

@@ -183,6 +183,11 @@ function sealed(kind: ProcKind, text: string, fl: number): number {
  * Runs as the caller. On error `fd` is closed and a SysError is thrown
  * (read errors of the kernel's file, EFBIG, EMFILE/ENOMEM from memfd_create).
  */
+/** Whether `fd` (whose st_dev is `dev`) is on a procfs (one fstatfs per device number, then a Map lookup). */
+export function isProcfsFd(fd: number, dev: bigint): boolean {
+  return onProcfs(fd, dev);
+}
+
 export function procfsFile(fd: number, dev: bigint): number {
   if (raw) return fd;
   try {
