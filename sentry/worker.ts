@@ -21,7 +21,8 @@ import { SeccompPlatform } from './platform/seccomp.js';
 import type { Notification, Platform } from './platform/platform.js';
 import { dispatch } from './dispatch.js';
 import { setMayBlock, type Resume } from './syscalls/file.js';
-import { AT_FDCWD, O_CLOEXEC, O_PATH, setRoot, setUnscopedForTests } from './vfs/resolve.js';
+import { AT_FDCWD, O_CLOEXEC, O_PATH } from './abi.js';
+import { setRoot, setUnscopedForTests } from './vfs/resolve.js';
 import { configureProcfs } from './vfs/procfs.js';
 import { hostLimits } from './kernel/limits.js';
 

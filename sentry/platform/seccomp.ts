@@ -12,6 +12,7 @@
 import { constants } from 'node:os';
 import { c, checkNeg, closeFd, errno as koffiErrno } from '../native.js';
 import { SysError } from '../syscalls/types.js';
+import { O_CLOEXEC } from '../abi.js';
 import type { Notification, Platform } from './platform.js';
 
 const SECCOMP_IOCTL_NOTIF_RECV = 0xc0502100;
@@ -21,7 +22,6 @@ const SECCOMP_IOCTL_NOTIF_ADDFD = 0x40182103;
 const SECCOMP_IOCTL_NOTIF_SET_FLAGS = 0x40082104;
 const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP = 1;
 const SECCOMP_USER_NOTIF_FLAG_CONTINUE = 1;
-const O_CLOEXEC = 0o2000000;
 const POLLIN = 1;
 const POLLHUP = 0x10;
 const E = constants.errno;

@@ -8,19 +8,39 @@
  * Semantics and errnos: the man pages named at each handler (section 2).
  */
 import { constants } from 'node:os';
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_REMOVEDIR,
+  AT_SYMLINK_FOLLOW,
+  AT_SYMLINK_NOFOLLOW,
+  F_SETFL,
+  O_APPEND,
+  O_CLOEXEC,
+  O_CREAT,
+  O_DIRECT,
+  O_DIRECTORY,
+  O_NOATIME,
+  O_NOCTTY,
+  O_NOFOLLOW,
+  O_NONBLOCK,
+  O_PATH,
+  __O_TMPFILE,
+  O_TRUNC,
+  O_WRONLY,
+  S_IFBLK,
+  S_IFCHR,
+  S_IFIFO,
+  S_IFMT,
+  S_IFREG,
+  S_IFSOCK,
+} from '../abi.js';
 import { c, check, closeFd, fstat, major, openat2, SYS } from '../native.js';
 import { asCaller, asCallerExactly, callerHasPtrace } from '../kernel/creds.js';
 import { isProcfsFd, procfsFile } from '../vfs/procfs.js';
 import {
-  AT_FDCWD,
   lookupParent,
   lookupPath,
-  O_CLOEXEC,
-  O_CREAT,
-  O_DIRECTORY,
-  O_NOFOLLOW,
-  O_PATH,
-  O_TRUNC,
   openPath,
 } from '../vfs/resolve.js';
 import { CONTINUE, ok, SysError, type Handler, type Reply, type SyscallContext } from './types.js';
@@ -30,25 +50,6 @@ const E = constants.errno;
 const PATH_MAX = 4096;
 const XATTR_SIZE_MAX = 65536;
 const XATTR_NAME_MAX = 255;
-const O_WRONLY = 0o1;
-const O_NOCTTY = 0o400;
-const O_NONBLOCK = 0o4000;
-const O_APPEND = 0o2000;
-const O_DIRECT = 0o40000;
-const O_NOATIME = 0o1000000;
-/** O_TMPFILE without its O_DIRECTORY bit: the bit that tells O_TMPFILE apart from O_DIRECTORY. */
-const __O_TMPFILE = 0o20000000;
-const F_SETFL = 4;
-const AT_SYMLINK_NOFOLLOW = 0x100;
-const AT_REMOVEDIR = 0x200;
-const AT_SYMLINK_FOLLOW = 0x400;
-const AT_EMPTY_PATH = 0x1000;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFCHR = 0o020000;
-const S_IFBLK = 0o060000;
-const S_IFIFO = 0o010000;
-const S_IFSOCK = 0o140000;
 
 /**
  * Thrown by a handler that would block the notification loop; the call is

@@ -10,6 +10,7 @@
  * process.
  */
 import { constants } from 'node:os';
+import { __O_TMPFILE, O_CREAT, O_DIRECTORY, O_RDWR, O_TRUNC, O_WRONLY } from '../abi.js';
 import { fileHandlers } from './file.js';
 import { processHandlers } from './process.js';
 import type { Handler } from './types.js';
@@ -120,14 +121,12 @@ const trap = (handler: Handler, note: string, support: Support = 'full'): Spec =
 const deny = (errno: number, note: string): Spec => ({ action: 'deny', errno, support: 'denied', note });
 const gone = (note: string): Spec => ({ action: 'deny', errno: E.ENOSYS, support: 'unimplemented', note });
 
-/** open(2) flags (asm-generic/fcntl.h) for the directory rule. */
-const O = { WRONLY: 0o1, RDWR: 0o2, CREAT: 0o100, TRUNC: 0o1000, DIRECTORY: 0o200000, TMPFILE_BIT: 0o20000000 } as const;
 /** Allows open/openat of a directory for reading: O_DIRECTORY set; no write mode, O_CREAT, O_TRUNC or O_TMPFILE. */
 const readDirRule = (index: number): ArgRule => ({
   index,
   op: 'flags',
-  value: BigInt(O.DIRECTORY),
-  clear: BigInt(O.WRONLY | O.RDWR | O.CREAT | O.TRUNC | O.TMPFILE_BIT),
+  value: BigInt(O_DIRECTORY),
+  clear: BigInt(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | __O_TMPFILE),
   action: 'allow',
   note: 'O_DIRECTORY read-only opens, by the kernel in the sandbox mount namespace',
 });

@@ -35,25 +35,27 @@ import { c, check, closeFd, openat2, readlinkat } from '../native.js';
 import type { Limits } from '../kernel/limits.js';
 import { cmdline, filterCpuinfo, rewriteMeminfo, rewriteMountinfo, rewriteMounts, rewriteMountstats, swaps } from './proctext.js';
 import { SysError } from '../syscalls/types.js';
+import {
+  AT_FDCWD,
+  F_ADD_SEALS,
+  F_GETFL,
+  F_SEAL_GROW,
+  F_SEAL_SEAL,
+  F_SEAL_SHRINK,
+  F_SEAL_WRITE,
+  F_SETFL,
+  MFD_ALLOW_SEALING,
+  MFD_CLOEXEC,
+  MFD_NOEXEC_SEAL,
+  O_ACCMODE,
+  O_APPEND,
+  O_CLOEXEC,
+  O_NOATIME,
+  O_NONBLOCK,
+  O_WRONLY,
+} from '../abi.js';
 
 const E = constants.errno;
-const AT_FDCWD = -100;
-const O_ACCMODE = 3;
-const O_WRONLY = 1;
-const O_CLOEXEC = 0o2000000;
-const O_APPEND = 0o2000;
-const O_NONBLOCK = 0o4000;
-const O_NOATIME = 0o1000000;
-const F_GETFL = 3;
-const F_SETFL = 4;
-const F_ADD_SEALS = 1033;
-const F_SEAL_SEAL = 1;
-const F_SEAL_SHRINK = 2;
-const F_SEAL_GROW = 4;
-const F_SEAL_WRITE = 8;
-const MFD_CLOEXEC = 1;
-const MFD_ALLOW_SEALING = 2;
-const MFD_NOEXEC_SEAL = 8;
 const PROC_SUPER_MAGIC = 0x9fa0;
 /** A mount table larger than this is refused (EFBIG) rather than copied. */
 const MAX_TEXT = 16 << 20;

@@ -35,21 +35,24 @@ import {
 } from '../native.js';
 
 import { SysError, type Caller } from '../syscalls/types.js';
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  O_CLOEXEC,
+  O_CREAT,
+  O_DIRECTORY,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_PATH,
+  O_TRUNC,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFMT,
+} from '../abi.js';
+
 
 const E = constants.errno;
-export const AT_FDCWD = -100;
-export const O_PATH = 0o10000000;
-export const O_DIRECTORY = 0o200000;
-export const O_NOFOLLOW = 0o400000;
-export const O_CLOEXEC = 0o2000000;
-export const O_CREAT = 0o100;
-export const O_EXCL = 0o200;
-export const O_TRUNC = 0o1000;
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
-const S_IFDIR = 0o040000;
 const MAXSYMLINKS = 40;
-const AT_EMPTY_PATH = 0x1000;
 const PROC_SUPER_MAGIC = 0x9fa0;
 const PROC_ROOT_INO = 1n;
 
