@@ -165,6 +165,28 @@ st = os.stat(${JSON.stringify(host)}); print(oct(st.st_mode), st.st_uid)`]);
   });
 });
 
+describe('mount points cannot be removed or renamed (EBUSY, as natively)', () => {
+  it('rmdir, unlink and rename (both names, RENAME_EXCHANGE) of the sandbox’s mount points are EBUSY; a read-only file stays', () => {
+    const proj = join(dir, 'mp-proj');
+    const vol = join(dir, 'mp-vol');
+    mkdirSync(proj);
+    mkdirSync(vol);
+    writeFileSync(join(proj, 'ro.txt'), 'ORIGINAL\n');
+    const r = sandboxSh(
+      'for d in /proc /sys /dev/shm /dev/mqueue /dev/pts /data; do rmdir $d 2>/dev/null && echo "rmdir $d: ok"; done; ' +
+        'mv /dev/pts /dev/x 2>/dev/null && echo "mv pts: ok"; mv /proc /proc2 2>/dev/null && echo "mv proc: ok"; ' +
+        'echo REPLACED > /p/new; mv -T /p/new /p/ro.txt 2>/dev/null && echo "mv over ro: ok"; ' +
+        'rm /p/ro.txt 2>/dev/null && echo "rm ro: ok"; ' +
+        'python3 -c "import ctypes, os; l = ctypes.CDLL(None, use_errno=True); ' +
+        'print(l.renameat2(-100, b\\"/p/new\\", -100, b\\"/p/ro.txt\\", 2), os.strerror(ctypes.get_errno()))"; ' +
+        'head -c 5 /proc/1/status; echo; ls /dev/pts/ptmx',
+      ['-v', `${vol}:/data`, '-v', `${proj}:/p`, '-v', `${join(proj, 'ro.txt')}:/p/ro.txt:ro`],
+    );
+    expect(r.stdout, r.stderr).toBe('-1 Device or resource busy\nName:\n/dev/pts/ptmx\n');
+    expect(readFileSync(join(proj, 'ro.txt'), 'utf8')).toBe('ORIGINAL\n');
+  });
+});
+
 describe('the overlay and the mount flags hold on fd-based calls', () => {
   it('fchmod/fchown/futimens/fsetxattr on an injected fd of a lower-layer file copy it up; the host file is unchanged', () => {
     const f = join(dir, 'lower-file');

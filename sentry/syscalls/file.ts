@@ -39,6 +39,7 @@ import { c, check, closeFd, fstat, major, openat2, SYS } from '../native.js';
 import { asCaller, asCallerExactly, callerHasPtrace } from '../kernel/creds.js';
 import { isProcfsFd, procfsFile } from '../vfs/procfs.js';
 import {
+  isMountPoint,
   lookupParent,
   lookupPath,
   openPath,
@@ -113,6 +114,17 @@ const self = (fd: number, rest = ''): string => `/proc/self/fd/${fd}${rest ? '/'
  * made from the sentry, whose root is the host's: an absolute link would resolve there.
  */
 const followsAnyway = (p: string): boolean => p.endsWith('/');
+
+/**
+ * Returns `dirfd`, or throws EBUSY when `name` in it is a mount point of the sandbox. The sentry acts from the
+ * host's mount namespace, where the kernel's own EBUSY check (a dentry mounted on in the caller's namespace)
+ * does not see the sandbox's mounts: an rmdir, unlink or rename there would succeed and detach the mount
+ * (/proc, a read-only volume's file). The sandbox cannot mount, so the answer cannot change under us.
+ */
+function notMountPoint(dirfd: number, name: string): number {
+  if (isMountPoint(dirfd, name)) throw new SysError(E.EBUSY);
+  return dirfd;
+}
 
 /** Runs `fn` with an fd, closing it afterwards. */
 function using<T>(fd: number, fn: (fd: number) => T): T {
@@ -298,7 +310,7 @@ const rmdir: Handler = (ctx) => {
   const p = path(ctx, ctx.args[0]);
   asCaller(ctx.task);
   const { fd, base } = lookupParent(ctx, AT_FDCWD, p);
-  return using(fd, () => ok(check(c.unlinkat(fd, base, AT_REMOVEDIR))));
+  return using(fd, () => ok(check(c.unlinkat(notMountPoint(fd, base), base, AT_REMOVEDIR))));
 };
 
 /** unlink(2), unlinkat(2). */
@@ -308,7 +320,7 @@ const unlink: Handler = (ctx) => {
   if (flags & ~AT_REMOVEDIR) throw new SysError(E.EINVAL);
   asCaller(ctx.task);
   const { fd, base } = lookupParent(ctx, dirfd, p);
-  return using(fd, () => ok(check(c.unlinkat(fd, base, flags))));
+  return using(fd, () => ok(check(c.unlinkat(notMountPoint(fd, base), base, flags))));
 };
 
 /** rename(2), renameat(2), renameat2(2) (RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT). */
@@ -325,7 +337,9 @@ const rename: Handler = (ctx) => {
   const from = lookupParent(ctx, od, op);
   return using(from.fd, () => {
     const to = lookupParent(ctx, nd, np);
-    return using(to.fd, () => ok(check(c.renameat2(SYS.renameat2, from.fd, from.base, to.fd, to.base, flags))));
+    return using(to.fd, () =>
+      ok(check(c.renameat2(SYS.renameat2, notMountPoint(from.fd, from.base), from.base, notMountPoint(to.fd, to.base), to.base, flags))),
+    );
   });
 };
 

@@ -37,6 +37,7 @@ import {
 import { SysError, type Caller } from '../syscalls/types.js';
 import {
   AT_EMPTY_PATH,
+  AT_SYMLINK_NOFOLLOW,
   AT_FDCWD,
   O_CLOEXEC,
   O_CREAT,
@@ -133,6 +134,17 @@ const STATX_MNT_ID = 0x1000;
 function mountId(fd: number): bigint {
   check(c.statx(fd, '', AT_EMPTY_PATH, STATX_MNT_ID, statxBuf));
   return statxBuf.readBigUInt64LE(144);
+}
+
+/**
+ * Whether entry `name` of directory `dirfd` is a mount point: the entry, looked up without following a final
+ * symlink, is on another mount than the directory (statx(2) stx_mnt_id). "." and ".." and missing entries are not.
+ */
+export function isMountPoint(dirfd: number, name: string): boolean {
+  const n = name.replace(/\/+$/, '');
+  if (n === '' || n === '.' || n === '..') return false;
+  if (c.statx(dirfd, n, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, statxBuf) < 0) return false;
+  return statxBuf.readBigUInt64LE(144) !== mountId(dirfd);
 }
 
 function isRoot(fd: number): boolean {
