@@ -165,6 +165,32 @@ st = os.stat(${JSON.stringify(host)}); print(oct(st.st_mode), st.st_uid)`]);
   });
 });
 
+describe('terminal opens are never continued', () => {
+  it('/dev/tty is the caller’s controlling terminal, found in the sandbox; an open never takes a terminal implicitly', () => {
+    const r = tvisorDo(['/usr/bin/python3', '-c', `
+import os, pty
+pid, fd = pty.fork()
+if pid == 0:
+    t = os.open("/dev/tty", os.O_RDWR)
+    os.write(t, (os.ttyname(t) + " " + str(os.ttyname(t) == os.ttyname(0)) + "\\n").encode())
+    os._exit(0)
+print(os.read(fd, 100).decode().strip()); os.waitpid(pid, 0)
+m, s = os.openpty(); name = os.ttyname(s)
+if os.fork() == 0:
+    os.setsid()
+    os.open(name, os.O_RDWR)  # no O_NOCTTY, a session leader without a terminal: natively it would take it
+    try:
+        os.open("/dev/tty", os.O_RDWR); print("took it")
+    except OSError as e:
+        print("/dev/tty:", e.strerror)
+    os._exit(0)
+os.wait()
+`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^\/dev\/pts\/\d+ True\n\/dev\/tty: No such device or address\n$/);
+  });
+});
+
 describe('mount points cannot be removed or renamed (EBUSY, as natively)', () => {
   it('rmdir, unlink and rename (both names, RENAME_EXCHANGE) of the sandbox’s mount points are EBUSY; a read-only file stays', () => {
     const proj = join(dir, 'mp-proj');

@@ -143,23 +143,18 @@ export function forgetTasks(): void {
 }
 
 /**
- * The terminal state of host thread `tid` (proc(5): /proc/<tid>/stat fields
- * session and tty_nr, read in the sentry's pid namespace): whether it has a
- * controlling terminal, and whether it leads its session (session id equal
- * to its thread-group id), which with no terminal means that opening one
- * without O_NOCTTY makes it the controlling terminal (credentials(7),
- * "Sessions"). Throws ESRCH when the thread has gone.
+ * The controlling terminal of host thread `tid` (proc(5): /proc/<tid>/stat
+ * field tty_nr), as a device number encoded like st_rdev; 0n for none.
+ * Throws ESRCH when the thread has gone.
  */
-export function terminalState(tid: number): { hasTty: boolean; sessionLeader: boolean } {
+export function terminalState(tid: number): { ttyNr: bigint } {
   let stat: string;
-  let status: string;
   try {
     stat = readFileSync(`/proc/${tid}/stat`, 'latin1');
-    status = '\n' + readFileSync(`/proc/${tid}/status`, 'latin1');
   } catch {
     throw new SysError(constants.errno.ESRCH, `task ${tid} gone`);
   }
   // After the command name (which may hold spaces and parentheses): state ppid pgrp session tty_nr ...
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { hasTty: Number(f[4]) !== 0, sessionLeader: Number(f[3]) === Number(field(status, 'Tgid')) };
+  return { ttyNr: BigInt(f[4] ?? '0') };
 }

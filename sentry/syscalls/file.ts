@@ -135,31 +135,37 @@ function using<T>(fd: number, fn: (fd: number) => T): T {
   }
 }
 
-/** A tty device (not /dev/ptmx, which only makes a new pair): opening it can make it a controlling terminal. */
-function isTty(rdev: bigint): boolean {
-  const maj = major(rdev);
-  const min = Number(rdev & 0xffn);
-  return maj === 4 || (maj === 5 && min !== 2) || (maj >= 136 && maj <= 143);
-}
 /** /dev/tty (5, 0): the caller's own controlling terminal, whichever it is. */
 const isDevTty = (rdev: bigint): boolean => major(rdev) === 5 && (rdev & 0xffn) === 0n;
 
 /**
- * Whether a terminal open must be left to the kernel: only when it can make
- * the terminal the caller's controlling one (tty_open: no O_NOCTTY, a session
- * leader without a terminal), which the sentry cannot do for it, and for
- * /dev/tty, which names the caller's own terminal. A continued open re-reads
- * its path, so every other terminal open gets the sentry's fd: fewer races.
- * /dev/tty without a controlling terminal is ENXIO, as the kernel answers.
+ * /dev/tty for the caller: its controlling terminal (proc(5) tty_nr, the same
+ * device encoding as st_rdev), found among the terminals the sandbox can name
+ * (/dev/console, where the launcher binds the user's terminal, and the
+ * sandbox's /dev/pts/N), opened by the sentry with the caller's flags and
+ * O_NOCTTY, and checked to be that device. ENXIO without a controlling
+ * terminal, as the kernel answers, or when the sandbox cannot name it.
+ * Nothing is continued: a continued open re-reads its path, which the caller
+ * could have swapped for a /proc file the sentry serves rewritten.
  */
-function terminalOpenNeedsKernel(tid: number, rdev: bigint, flags: number): boolean {
-  if (isDevTty(rdev)) {
-    if (!terminalState(tid).hasTty) throw new SysError(E.ENXIO);
-    return true;
+function openCallerTty(ctx: SyscallContext, flags: number): number {
+  const tty = terminalState(ctx.task.tid).ttyNr;
+  if (tty === 0n) throw new SysError(E.ENXIO);
+  const maj = major(tty);
+  const min = Number((tty & 0xffn) | ((tty >> 12n) & 0xfff00n));
+  const names = ['/dev/console'];
+  if (maj >= 136 && maj <= 143) names.unshift(`/dev/pts/${((maj - 136) << 8) | min}`);
+  for (const name of names) {
+    let fd: number;
+    try {
+      fd = openPath(ctx, AT_FDCWD, name, flags | O_NOCTTY | O_NONBLOCK, 0);
+    } catch {
+      continue;
+    }
+    if (fstat(fd).rdev === tty) return fd;
+    closeFd(fd);
   }
-  if (flags & O_NOCTTY) return false;
-  const t = terminalState(tid);
-  return t.sessionLeader && !t.hasTty;
+  throw new SysError(E.ENXIO);
 }
 
 /**
@@ -178,8 +184,14 @@ function afterEnxio(ctx: SyscallContext, dirfd: number, p: string, flags: number
   }
   const type = st.mode & S_IFMT;
   if (type === S_IFIFO && wantBlock && !mayBlock) throw new WouldBlock();
-  if (type === S_IFCHR && isDevTty(st.rdev) && terminalState(ctx.task.tid).hasTty) return CONTINUE;
+  if (type === S_IFCHR && isDevTty(st.rdev)) return terminalReply(openCallerTty(ctx, flags), flags, wantBlock);
   throw new SysError(E.ENXIO);
+}
+
+/** The answer for a terminal fd the sentry opened non-blocking: the caller's own blocking mode restored. */
+function terminalReply(fd: number, flags: number, wantBlock: boolean): Reply {
+  if (wantBlock) check(c.fcntl(fd, F_SETFL, flags & (O_APPEND | O_DIRECT | O_NOATIME)));
+  return { kind: 'fd', fd, cloexec: (flags & O_CLOEXEC) !== 0 };
 }
 
 /** open(2), openat(2), openat2(2), creat(2). */
@@ -261,19 +273,13 @@ const open: Handler = (ctx) => {
   }
   fd = procfsFile(fd, st.dev); // /proc files the sentry serves itself (sentry/vfs/procfs.ts)
   const type = st.mode & S_IFMT;
-  if (type === S_IFCHR && isTty(st.rdev)) {
-    let kernel: boolean;
-    try {
-      kernel = terminalOpenNeedsKernel(task.tid, st.rdev, flags);
-    } catch (e) {
-      closeFd(fd);
-      throw e;
-    }
-    if (kernel) {
-      closeFd(fd);
-      return CONTINUE;
-    }
+  if (type === S_IFCHR && isDevTty(st.rdev)) {
+    // The sentry opened its own controlling terminal, if any: the caller's is another.
+    closeFd(fd);
+    return terminalReply(openCallerTty(ctx, flags), flags, wantBlock);
   }
+  // Any other terminal gets the sentry's fd, opened O_NOCTTY: an open never makes a terminal the caller's
+  // controlling one implicitly (the caller uses TIOCSCTTY, as login_tty(3), setsid -c and script do).
   if (type === S_IFIFO && wantBlock && !mayBlock) {
     // A read end: open(2) must wait for a writer. Keep this fd (closing it could wake and then drop a peer).
     if ((flags & 3) === 0) throw new WouldBlock({ fd, flags: sflags, cloexec: (flags & O_CLOEXEC) !== 0 });
