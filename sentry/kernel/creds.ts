@@ -45,6 +45,20 @@ export function asCallerExactly<T>(task: Task, fn: () => T): T {
   }
 }
 
+/**
+ * Runs `fn` as the caller with `extraCaps` (capability bits, low word) added to its effective set, for what the
+ * kernel does on the caller's behalf but checks against the sender (SIGXFSZ for an over-limit truncate needs
+ * kill permission over the caller). Restores asCaller's set.
+ */
+export function asCallerWith<T>(task: Task, extraCaps: number, fn: () => T): T {
+  apply(task, CAP_SYS_PTRACE_BIT | extraCaps, `${task.creds.key}/+${extraCaps}`);
+  try {
+    return fn();
+  } finally {
+    asCaller(task);
+  }
+}
+
 function apply(task: Task, extraCaps: number, key: string): void {
   const cr = task.creds;
   if (key === applied) return;

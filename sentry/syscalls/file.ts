@@ -7,6 +7,7 @@
  * with AT_EMPTY_PATH) are continued: the kernel acts on the caller's fd.
  * Semantics and errnos: the man pages named at each handler (section 2).
  */
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import {
   AT_EMPTY_PATH,
@@ -36,7 +37,7 @@ import {
   S_IFSOCK,
 } from '../abi.js';
 import { c, check, closeFd, fstat, major, openat2, SYS } from '../native.js';
-import { asCaller, asCallerExactly, callerHasPtrace } from '../kernel/creds.js';
+import { asCaller, asCallerExactly, asCallerWith, callerHasPtrace } from '../kernel/creds.js';
 import { isProcfsFd, procfsFile } from '../vfs/procfs.js';
 import {
   isMountPoint,
@@ -477,19 +478,30 @@ const truncate: Handler = (ctx) => {
   return using(fd, () => {
     // The sentry's own RLIMIT_FSIZE is not the caller's: a length past the caller's limit is EFBIG, with the
     // SIGXFSZ the kernel sends the thread (truncate(2), setrlimit(2)), checked once the file is known to exist.
-    check(c.prlimit(ctx.task.tid, RLIMIT_FSIZE, null, rlimBuf));
-    if (len > rlimBuf.readBigUInt64LE(0)) {
-      if ((fstat(fd).mode & S_IFMT) === S_IFREG) {
-        c.tkill(SYS.tkill, ctx.task.tid, SIGXFSZ);
-        throw new SysError(E.EFBIG);
-      }
+    if (len > fileSizeLimit(ctx.task.tid) && (fstat(fd).mode & S_IFMT) === S_IFREG) {
+      asCallerWith(ctx.task, CAP_KILL_BIT, () => c.tkill(SYS.tkill, ctx.task.tid, SIGXFSZ));
+      throw new SysError(E.EFBIG);
     }
     return ok(check(c.truncate(self(fd), Number(len))));
   });
 };
-const RLIMIT_FSIZE = 1;
 const SIGXFSZ = 25;
-const rlimBuf = Buffer.alloc(16);
+const CAP_KILL_BIT = 1 << 5;
+
+/**
+ * The soft RLIMIT_FSIZE of host thread `tid` in bytes, from /proc/<tid>/limits (proc(5); world-readable, where
+ * prlimit(2) on another uid's task would need CAP_SYS_RESOURCE). Throws ESRCH when the thread has gone.
+ */
+function fileSizeLimit(tid: number): bigint {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${tid}/limits`, 'latin1');
+  } catch {
+    throw new SysError(E.ESRCH);
+  }
+  const soft = /^Max file size\s+(\S+)/m.exec(text)?.[1];
+  return soft === undefined || soft === 'unlimited' ? 1n << 64n : BigInt(soft);
+}
 
 function xattrName(ctx: SyscallContext, addr: bigint | undefined): string {
   let n: string;

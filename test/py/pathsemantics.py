@@ -191,13 +191,17 @@ def main():
         os.close(fd)  # the last close drops all three locks
         fd = os.open("lockme", os.O_RDWR)
 
-    # truncate(2) by path past the caller's RLIMIT_FSIZE: EFBIG (SIGXFSZ ignored here), in a child.
+    # truncate(2) by path past the caller's RLIMIT_FSIZE: EFBIG (SIGXFSZ ignored here), in a child, as uid 1000.
     open("big", "w").close()
+    os.chown("big", 1000, 1000)
     pid = os.fork()
     if pid == 0:
         import resource, signal
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.RLIM_INFINITY))
+        os.setgroups([])
+        os.setresgid(1000, 1000, 1000)
+        os.setresuid(1000, 1000, 1000)
         attempt("truncate.past-rlimit-fsize", lambda: os.truncate("big", 1 << 20))
         attempt("truncate.within-rlimit-fsize", lambda: os.truncate("big", 100))
         os._exit(0)
