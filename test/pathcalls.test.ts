@@ -191,6 +191,21 @@ os.wait()
   });
 });
 
+describe('mount flags the sentry’s own walk must honour', () => {
+  it('nosymfollow: a symlink on such a volume is not followed by open (ELOOP), as by stat', () => {
+    const v = join(dir, 'nsf');
+    mkdirSync(v);
+    native(['ln', '-s', '/etc/hostname', join(v, 'l')]);
+    const r = sandboxSh('cat /n/l 2>&1; stat -L /n/l 2>&1 >/dev/null; cat /n/../etc/hostname >/dev/null && echo plain-ok', [
+      '-v',
+      `${v}:/n:nosymfollow`,
+    ]);
+    expect(r.stdout).toBe(
+      "cat: /n/l: Too many levels of symbolic links\nstat: cannot statx '/n/l': Too many levels of symbolic links\nplain-ok\n",
+    );
+  });
+});
+
 describe('mount points cannot be removed or renamed (EBUSY, as natively)', () => {
   it('rmdir, unlink and rename (both names, RENAME_EXCHANGE) of the sandbox’s mount points are EBUSY; a read-only file stays', () => {
     const proj = join(dir, 'mp-proj');

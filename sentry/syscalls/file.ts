@@ -136,6 +136,20 @@ function using<T>(fd: number, fn: (fd: number) => T): T {
   }
 }
 
+/**
+ * A file the sentry opened with its CAP_SYS_PTRACE, for a caller without it: when it is on procfs, it is opened
+ * again as the caller exactly, so ptrace-checked procfs files (another task's maps, environ, fd/, fdinfo/) answer
+ * as natively (EACCES). Takes `fd`; returns the fd to use. `dev`: its st_dev when already known.
+ */
+function asCallerIfProcfs(task: Task, fd: number, flags: number, dev = fstat(fd).dev): number {
+  if (!isProcfsFd(fd, dev)) return fd;
+  try {
+    return asCallerExactly(task, () => openat2(AT_FDCWD, self(fd), flags | O_CLOEXEC, 0, 0));
+  } finally {
+    closeFd(fd);
+  }
+}
+
 /** /dev/tty (5, 0): the caller's own controlling terminal, whichever it is. */
 const isDevTty = (rdev: bigint): boolean => major(rdev) === 5 && (rdev & 0xffn) === 0n;
 
@@ -245,7 +259,9 @@ const open: Handler = (ctx) => {
   if ((flags & (O_DIRECTORY | __O_TMPFILE)) === O_DIRECTORY) {
     // Only a directory opens (ENOTDIR otherwise, before any device or FIFO is touched): it cannot block, be a
     // terminal or a /proc file the sentry serves, so it needs no O_NONBLOCK, no fstat and no F_SETFL.
-    return { kind: 'fd', fd: openPath(ctx, dirfd, p, flags | O_NOCTTY, 0, resolve), cloexec: (flags & O_CLOEXEC) !== 0 };
+    let dfd = openPath(ctx, dirfd, p, flags | O_NOCTTY, 0, resolve);
+    if (!callerHasPtrace(task)) dfd = asCallerIfProcfs(task, dfd, flags | O_NOCTTY);
+    return { kind: 'fd', fd: dfd, cloexec: (flags & O_CLOEXEC) !== 0 };
   }
   const wantBlock = !(flags & O_NONBLOCK);
   // Open non-blocking so a FIFO cannot stall the loop; the flag is cleared below. The sentry's own fd is
@@ -262,16 +278,7 @@ const open: Handler = (ctx) => {
     throw e;
   }
   const st = fstat(fd);
-  if (!callerHasPtrace(task) && isProcfsFd(fd, st.dev)) {
-    // Opened with the sentry's CAP_SYS_PTRACE: open it again as the caller exactly, so ptrace-checked procfs
-    // files (another task's maps, environ, fd/...) answer as they would natively (EACCES).
-    const first = fd;
-    try {
-      fd = asCallerExactly(task, () => openat2(AT_FDCWD, self(first), (wantBlock && !mayBlock ? sflags | O_NONBLOCK : sflags) | O_CLOEXEC, 0, 0));
-    } finally {
-      closeFd(first);
-    }
-  }
+  if (!callerHasPtrace(task)) fd = asCallerIfProcfs(task, fd, wantBlock && !mayBlock ? sflags | O_NONBLOCK : sflags, st.dev);
   fd = procfsFile(fd, st.dev); // /proc files the sentry serves itself (sentry/vfs/procfs.ts)
   const type = st.mode & S_IFMT;
   if (type === S_IFCHR && isDevTty(st.rdev)) {

@@ -83,6 +83,13 @@ function isProc(fd: number): boolean {
   return Number(statfsBuf.readBigInt64LE(0)) === PROC_SUPER_MAGIC;
 }
 
+const ST_NOSYMFOLLOW = 0x2000n;
+/** Whether the mount `fd` is on has nosymfollow (statfs(2) f_flags, at offset 80 of struct statfs). */
+function noSymfollow(fd: number): boolean {
+  check(fstatfs(fd, statfsBuf));
+  return (statfsBuf.readBigUInt64LE(80) & ST_NOSYMFOLLOW) !== 0n;
+}
+
 /** An O_PATH fd the caller must close, and how lookups from it are scoped. */
 interface Base {
   fd: number;
@@ -220,7 +227,8 @@ function walk(
           closeFd(next);
           throw new SysError(E.ELOOP);
         }
-        if (++links > MAXSYMLINKS) {
+        // A mount with nosymfollow (mount(8), MS_NOSYMFOLLOW) refuses to follow its symlinks: ELOOP.
+        if (++links > MAXSYMLINKS || (!magic && noSymfollow(next))) {
           closeFd(next);
           throw new SysError(E.ELOOP);
         }
