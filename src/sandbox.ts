@@ -8,6 +8,7 @@
  * native/launcher.c (tags T_*): u32 tag, u32 length, bytes.
  */
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { c, LAUNCHER_PATH, SYS } from '../sentry/native.js';
@@ -72,6 +73,20 @@ export interface SandboxSpec {
   testRawProc?: boolean;
   /** TEST ONLY: a memory limit (bytes) shown by /proc/meminfo (see sentry/kernel/limits.ts). */
   testMemoryLimit?: number;
+}
+
+/**
+ * Whether `path` is the host's root directory by identity (same device and inode as /), whatever it is called:
+ * "/", "//", a symlink to it, or a bind mount of it elsewhere. False when `path` cannot be read.
+ */
+export function isHostRoot(path: string): boolean {
+  try {
+    const a = statSync(path);
+    const b = statSync('/');
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
 }
 
 /** A setup failure before the workload ran (exit 125). */
@@ -177,6 +192,9 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
  * cannot be run / is not found; rejects with LaunchError on a setup error.
  */
 export async function runSandbox(spec: SandboxSpec): Promise<number> {
+  // The one rule every caller gets (do, the OCI commands, the library): the host's / is never writable.
+  if (spec.overlay === 'none' && (spec.rootfs === '' || isHostRoot(spec.rootfs)))
+    throw new LaunchError('overlay "none" on the host\u2019s /: the host\u2019s / is never writable');
   const child = spawn(LAUNCHER_PATH, [], {
     // The sandbox's pid 1 is a fork of the launcher: its /proc/1/cmdline must not name a host path.
     argv0: 'tvisor-launch',

@@ -396,11 +396,41 @@ describe('overlay modes of tvisor do', () => {
     expect(existsSync('/var/tmp/tvisor-overlay-none-probe')).toBe(false);
   });
 
+  it('overlay "none" on the host\u2019s / is refused by identity: a bind mount of /, and through the library', async () => {
+    const bind = join(dir, 'rootbind');
+    mkdirSync(bind);
+    const r = native([
+      'unshare', '-m', '--propagation', 'private', 'sh', '-c',
+      `mount --bind / ${bind} && exec ${process.execPath} ${TVISOR} do --rootfs ${bind} --overlay=none -- true`,
+    ]);
+    expect(r.status).toBe(125);
+    expect(r.stderr).toBe('tvisor: --overlay=none with --rootfs /: the host\u2019s / is never writable\n');
+    const cfg = {
+      ociVersion: '1.0.2',
+      root: { path: '/' },
+      process: { args: ['true'], cwd: '/' },
+      linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }] },
+    } as OciConfig;
+    const spec = sandboxSpecFromOci(cfg, {
+      bundle: dir,
+      overlay: 'none',
+    });
+    await expect(runSandbox(spec)).rejects.toThrow(LaunchError);
+  });
+
   it('a volume may not reach the --overlay=dir directory (nor the directory hold a volume)', () => {
     const rootfs = tinyRootfs('tiny-ovl-vol');
     const parent = join(dir, 'ovl-parent');
     mkdirSync(join(parent, 'ovl'), { recursive: true, mode: 0o700 });
     chmodSync(join(parent, 'ovl'), 0o700);
+    const pbind = join(dir, 'ovl-parent-bind');
+    mkdirSync(pbind);
+    const viaBind = native([
+      'unshare', '-m', '--propagation', 'private', 'sh', '-c',
+      `mount --bind ${parent} ${pbind} && exec ${process.execPath} ${TVISOR} do --rootfs ${rootfs} --overlay=dir=${join(parent, 'ovl')} -v ${pbind}:/x -- true`,
+    ]);
+    expect(viaBind.status).toBe(125);
+    expect(viaBind.stderr).toMatch(/contains or lies inside the --overlay directory/);
     for (const v of [`${parent}:/x`, `${join(parent, 'ovl')}:/x`]) {
       const r = tvisorDo(['true'], ['--rootfs', rootfs, `--overlay=dir=${join(parent, 'ovl')}`, '-v', v]);
       expect(r.status).toBe(125);

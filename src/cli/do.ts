@@ -13,7 +13,7 @@ import { Command, Option } from 'commander';
 import { existsSync, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { capMask, DEFAULT_CAPS } from '../caps.js';
-import { runSandbox, type Namespace, type Overlay, type SandboxSpec } from '../sandbox.js';
+import { isHostRoot, runSandbox, type Namespace, type Overlay, type SandboxSpec } from '../sandbox.js';
 import { convertMount, doFsConfig, parseTmpfs, parseVolume, rootSetup, type OciMount } from '../oci/mounts.js';
 import { fatal } from './errors.js';
 import { c } from '../../sentry/native.js';
@@ -36,6 +36,24 @@ function existingReal(p: string): string {
 const inside = (p: string, dir: string): boolean => p === dir || dir === '/' || p.startsWith(dir + '/');
 
 /**
+ * Whether `p` is `dir` or lies under it by identity: some directory on the way from `p` up to / has the device
+ * and inode of `dir` (so a bind mount or symlink of `dir` elsewhere counts). False when either cannot be read.
+ */
+function within(p: string, dir: string): boolean {
+  let d: ReturnType<typeof statSync>;
+  try {
+    d = statSync(dir);
+  } catch {
+    return false;
+  }
+  for (let cur = realpathSync(p); ; cur = dirname(cur)) {
+    const st = statSync(cur);
+    if (st.dev === d.dev && st.ino === d.ino) return true;
+    if (cur === '/') return false;
+  }
+}
+
+/**
  * Parses `--overlay` (memory | none | dir=PATH) against the root (`rootfs`, '' for the host's /).
  * dir=PATH: PATH is made absolute and created (mode 0700) when missing. Refused (Error): none without a rootfs or
  * with the host's / as the rootfs (the host's / is never writable); PATH inside the lower layer (under the rootfs, or on the host root's
@@ -46,7 +64,7 @@ export function parseOverlay(text: string, rootfs: string): Overlay {
   if (text === 'memory') return 'memory';
   if (text === 'none') {
     if (!rootfs) throw new Error('--overlay=none needs --rootfs: the host\u2019s / is never writable');
-    if (realpathSync(rootfs) === '/') throw new Error('--overlay=none with --rootfs /: the host\u2019s / is never writable');
+    if (isHostRoot(rootfs)) throw new Error('--overlay=none with --rootfs /: the host\u2019s / is never writable');
     return 'none';
   }
   if (!text.startsWith('dir=') || text.length === 4) throw new Error(`--overlay ${text}: want memory, none or dir=PATH`);
@@ -131,11 +149,8 @@ async function runDo(command: string[], o: DoOptions): Promise<number> {
       convertMount(m, 0, '/', `volume ${v}`); // its own errors name it
       if (!existsSync(m.source!)) fatal(`volume ${m.source}: no such file or directory`);
       // The overlay's upper and work directories must be reachable only through overlayfs.
-      if (typeof overlay === 'object') {
-        const src = realpathSync(m.source!);
-        if (inside(overlay.dir, src) || inside(src, overlay.dir))
-          fatal(`volume ${m.source}: contains or lies inside the --overlay directory ${overlay.dir}`);
-      }
+      if (typeof overlay === 'object' && (within(overlay.dir, m.source!) || within(m.source!, overlay.dir)))
+        fatal(`volume ${m.source}: contains or lies inside the --overlay directory ${overlay.dir}`);
       extra.push(m);
     }
     for (const t of o.tmpfs) {
