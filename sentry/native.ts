@@ -27,7 +27,6 @@ export const SYS = {
   openat2: 437,
   pidfd_open: 434,
   pidfd_getfd: 438,
-  renameat2: 316,
   fchmodat2: 452,
   tkill: 200,
 } as const;
@@ -59,7 +58,6 @@ const raw = {
   readlinkat: libc.func('long readlinkat(int dirfd, const char *path, void *buf, unsigned long size)'),
   mkdirat: libc.func('int mkdirat(int dirfd, const char *path, unsigned int mode)'),
   mknodat: libc.func('int mknodat(int dirfd, const char *path, unsigned int mode, unsigned long dev)'),
-  unlinkat: libc.func('int unlinkat(int dirfd, const char *path, int flags)'),
   linkat: libc.func('int linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)'),
   symlinkat: libc.func('int symlinkat(const char *target, int dirfd, const char *path)'),
   fchmodat: libc.func('int fchmodat(int dirfd, const char *path, unsigned int mode, int flags)'),
@@ -77,7 +75,6 @@ const raw = {
   pidfdOpen: libc.func('long syscall(long nr, int pid, unsigned int flags)'),
   pidfdGetfd: libc.func('long syscall(long nr, int pidfd, int fd, unsigned int flags)'),
   fchmodat2: libc.func('long syscall(long nr, int dirfd, const char *path, unsigned int mode, int flags)'),
-  renameat2: libc.func('long syscall(long nr, int olddirfd, const char *oldpath, int newdirfd, const char *newpath, unsigned int flags)'),
   kill: libc.func('int kill(int pid, int sig)'),
   tkill: libc.func('long syscall(long nr, int tid, int sig)'),
   prlimit: libc.func('int prlimit(int pid, int resource, void *newLimit, void *oldLimit)'),

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEBIAN_ROOTFS, native, ROOT, sandboxSh, tvisorDo } from './helpers.js';
+import { DEBIAN_ROOTFS, native, ROOT, sandboxSh, TVISOR, tvisorDo } from './helpers.js';
 
 const CAPS =
   '-all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write';
@@ -206,6 +206,27 @@ describe('mount flags the sentry’s own walk must honour', () => {
   });
 });
 
+describe('/dev/tty names the caller’s own terminal, whichever devpts it is on', () => {
+  it('under the user’s terminal, /dev/tty is that terminal even when a sandbox pty has the same number', () => {
+    // Opens sandbox ptys until one has the number of the user's terminal (host pts N, passed in HOSTTTY).
+    const py = [
+      'import os, select',
+      'n = int(os.environ["HOSTTTY"].rsplit("/", 1)[1])',
+      'ptys = [os.openpty() for _ in range(n + 1)]',
+      'm, s = ptys[-1]',
+      't = os.open("/dev/tty", os.O_RDWR)',
+      'print("tty", os.ttyname(t), "inner", os.ttyname(s) == "/dev/pts/%d" % n)',
+      'os.write(t, b"x")',
+      'print("inner master got it:", bool(select.select([m], [], [], 0.3)[0]))',
+    ].join('; ');
+    // script(1) gives tvisor a terminal: the user's terminal, bound at /dev/console inside.
+    const cmd = `export HOSTTTY=$(tty); exec ${process.execPath} ${TVISOR} do -- /usr/bin/python3 -c '${py}'`;
+    const r = native(['script', '-qec', cmd, '/dev/null']);
+    expect(r.stdout).toMatch(/tty \/dev\/console inner True/);
+    expect(r.stdout).toContain('inner master got it: False');
+  });
+});
+
 describe('mount points cannot be removed or renamed (EBUSY, as natively)', () => {
   it('rmdir, unlink and rename (both names, RENAME_EXCHANGE) of the sandbox’s mount points are EBUSY; a read-only file stays', () => {
     const proj = join(dir, 'mp-proj');
@@ -225,6 +246,19 @@ describe('mount points cannot be removed or renamed (EBUSY, as natively)', () =>
     );
     expect(r.stdout, r.stderr).toBe('-1 Device or resource busy\nName:\n/dev/pts/ptmx\n');
     expect(readFileSync(join(proj, 'ro.txt'), 'utf8')).toBe('ORIGINAL\n');
+  });
+
+  it('also through another path to the same directory (a volume that aliases the mount point’s parent)', () => {
+    const p = join(dir, 'alias');
+    mkdirSync(join(p, 'sub'), { recursive: true });
+    writeFileSync(join(p, 'sub', 'f.txt'), 'ORIGINAL\n');
+    const r = sandboxSh('rm /s/f.txt 2>&1; mv /s/f.txt /s/g 2>&1; cat /p/sub/f.txt', [
+      '-v', `${p}:/p`, '-v', `${join(p, 'sub')}:/s`, '-v', `${join(p, 'sub', 'f.txt')}:/p/sub/f.txt:ro`,
+    ]);
+    expect(r.stdout).toBe(
+      "rm: cannot remove '/s/f.txt': Device or resource busy\nmv: cannot move '/s/f.txt' to '/s/g': Device or resource busy\nORIGINAL\n",
+    );
+    expect(readFileSync(join(p, 'sub', 'f.txt'), 'utf8')).toBe('ORIGINAL\n');
   });
 });
 

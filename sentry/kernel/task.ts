@@ -144,17 +144,23 @@ export function forgetTasks(): void {
 
 /**
  * The controlling terminal of host thread `tid` (proc(5): /proc/<tid>/stat
- * field tty_nr), as a device number encoded like st_rdev; 0n for none.
- * Throws ESRCH when the thread has gone.
+ * field tty_nr), as a device number encoded like st_rdev (0n for none), and
+ * whether its session was made inside the sandbox (the innermost NSsid of
+ * /proc/<tid>/status is not 0: the session leader is a sandbox task) or
+ * outside (the session of the tvisor command, whose terminal the launcher
+ * binds at /dev/console). Throws ESRCH when the thread has gone.
  */
-export function terminalState(tid: number): { ttyNr: bigint } {
+export function terminalState(tid: number): { ttyNr: bigint; innerSession: boolean } {
   let stat: string;
+  let status: string;
   try {
     stat = readFileSync(`/proc/${tid}/stat`, 'latin1');
+    status = '\n' + readFileSync(`/proc/${tid}/status`, 'latin1');
   } catch {
     throw new SysError(constants.errno.ESRCH, `task ${tid} gone`);
   }
   // After the command name (which may hold spaces and parentheses): state ppid pgrp session tty_nr ...
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { ttyNr: BigInt(f[4] ?? '0') };
+  const nssid = field(status, 'NSsid').trim().split(/\s+/);
+  return { ttyNr: BigInt(f[4] ?? '0'), innerSession: nssid.length > 1 && nssid[nssid.length - 1] !== '0' };
 }

@@ -12,7 +12,6 @@ import { constants } from 'node:os';
 import {
   AT_EMPTY_PATH,
   AT_FDCWD,
-  AT_REMOVEDIR,
   AT_SYMLINK_FOLLOW,
   AT_SYMLINK_NOFOLLOW,
   F_SETFL,
@@ -40,7 +39,6 @@ import { c, check, closeFd, fstat, major, openat2, SYS } from '../native.js';
 import { asCaller, asCallerExactly, asCallerWith, callerHasPtrace } from '../kernel/creds.js';
 import { isProcfsFd, procfsFile } from '../vfs/procfs.js';
 import {
-  isMountPoint,
   lookupParent,
   lookupPath,
   openPath,
@@ -116,17 +114,6 @@ const self = (fd: number, rest = ''): string => `/proc/self/fd/${fd}${rest ? '/'
  */
 const followsAnyway = (p: string): boolean => p.endsWith('/');
 
-/**
- * Returns `dirfd`, or throws EBUSY when `name` in it is a mount point of the sandbox. The sentry acts from the
- * host's mount namespace, where the kernel's own EBUSY check (a dentry mounted on in the caller's namespace)
- * does not see the sandbox's mounts: an rmdir, unlink or rename there would succeed and detach the mount
- * (/proc, a read-only volume's file). The sandbox cannot mount, so the answer cannot change under us.
- */
-function notMountPoint(dirfd: number, name: string): number {
-  if (isMountPoint(dirfd, name)) throw new SysError(E.EBUSY);
-  return dirfd;
-}
-
 /** Runs `fn` with an fd, closing it afterwards. */
 function using<T>(fd: number, fn: (fd: number) => T): T {
   try {
@@ -155,21 +142,25 @@ const isDevTty = (rdev: bigint): boolean => major(rdev) === 5 && (rdev & 0xffn) 
 
 /**
  * /dev/tty for the caller: its controlling terminal (proc(5) tty_nr, the same
- * device encoding as st_rdev), found among the terminals the sandbox can name
- * (/dev/console, where the launcher binds the user's terminal, and the
- * sandbox's /dev/pts/N), opened by the sentry with the caller's flags and
+ * device encoding as st_rdev), found where the sandbox names it: /dev/console
+ * (where the launcher binds the user's terminal) for the tvisor command's
+ * session, the sandbox's /dev/pts/N for a session made inside; opened by the sentry with the caller's flags and
  * O_NOCTTY, and checked to be that device. ENXIO without a controlling
  * terminal, as the kernel answers, or when the sandbox cannot name it.
  * Nothing is continued: a continued open re-reads its path, which the caller
  * could have swapped for a /proc file the sentry serves rewritten.
  */
 function openCallerTty(ctx: SyscallContext, flags: number): number {
-  const tty = terminalState(ctx.task.tid).ttyNr;
+  const { ttyNr: tty, innerSession } = terminalState(ctx.task.tid);
   if (tty === 0n) throw new SysError(E.ENXIO);
   const maj = major(tty);
   const min = Number((tty & 0xffn) | ((tty >> 12n) & 0xfff00n));
-  const names = ['/dev/console'];
-  if (maj >= 136 && maj <= 143) names.unshift(`/dev/pts/${((maj - 136) << 8) | min}`);
+  // Every devpts instance numbers its terminals alike, so the device number alone cannot tell the user's
+  // terminal from a sandbox pty: the session does. A session made in the sandbox can only have taken one of
+  // the sandbox's own ptys (the user's terminal is the tvisor command's session's), and the other way round.
+  const names: string[] = [];
+  if (!innerSession) names.push('/dev/console');
+  else if (maj >= 136 && maj <= 143) names.push(`/dev/pts/${((maj - 136) << 8) | min}`);
   for (const name of names) {
     let fd: number;
     try {
@@ -319,43 +310,8 @@ const mknod: Handler = (ctx) => {
   return using(fd, () => ok(check(c.mknodat(fd, base, (mode & ~ctx.task.creds.umask & 0o7777) | type, BigInt(dev)))));
 };
 
-/** rmdir(2). */
-const rmdir: Handler = (ctx) => {
-  const p = path(ctx, ctx.args[0]);
-  asCaller(ctx.task);
-  const { fd, base } = lookupParent(ctx, AT_FDCWD, p);
-  return using(fd, () => ok(check(c.unlinkat(notMountPoint(fd, base), base, AT_REMOVEDIR))));
-};
 
-/** unlink(2), unlinkat(2). */
-const unlink: Handler = (ctx) => {
-  const a = ctx.args;
-  const [dirfd, p, flags] = ctx.nrName === 'unlink' ? [AT_FDCWD, path(ctx, a[0]), 0] : [fdArg(a[0]), path(ctx, a[1]), u32(a[2])];
-  if (flags & ~AT_REMOVEDIR) throw new SysError(E.EINVAL);
-  asCaller(ctx.task);
-  const { fd, base } = lookupParent(ctx, dirfd, p);
-  return using(fd, () => ok(check(c.unlinkat(notMountPoint(fd, base), base, flags))));
-};
 
-/** rename(2), renameat(2), renameat2(2) (RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT). */
-const rename: Handler = (ctx) => {
-  const a = ctx.args;
-  let od = AT_FDCWD;
-  let nd = AT_FDCWD;
-  let op: string;
-  let np: string;
-  let flags = 0;
-  if (ctx.nrName === 'rename') [op, np] = [path(ctx, a[0]), path(ctx, a[1])];
-  else [od, op, nd, np, flags] = [fdArg(a[0]), path(ctx, a[1]), fdArg(a[2]), path(ctx, a[3]), ctx.nrName === 'renameat2' ? u32(a[4]) : 0];
-  asCaller(ctx.task);
-  const from = lookupParent(ctx, od, op);
-  return using(from.fd, () => {
-    const to = lookupParent(ctx, nd, np);
-    return using(to.fd, () =>
-      ok(check(c.renameat2(SYS.renameat2, notMountPoint(from.fd, from.base), from.base, notMountPoint(to.fd, to.base), to.base, flags))),
-    );
-  });
-};
 
 /** link(2), linkat(2). */
 const link: Handler = (ctx) => {
@@ -582,5 +538,5 @@ const removexattr: Handler = (ctx) => {
 };
 
 /** Handlers of the path family, by table group. */
-export const fileHandlers = { open, mkdir, mknod, rmdir, unlink, rename, link, symlink, chmod, chown, utimes, truncate, setxattr, removexattr } satisfies Record<string, Handler>;
+export const fileHandlers = { open, mkdir, mknod, link, symlink, chmod, chown, utimes, truncate, setxattr, removexattr } satisfies Record<string, Handler>;
 

@@ -246,9 +246,13 @@ const SPECS: Record<string, Spec> = {
   openat: { ...trap(f.open, 'the sentry opens in the sandbox root and injects the fd'), rules: [readDirRule(2)] },
   ...group('mkdir mkdirat', trap(f.mkdir, 'performed by the sentry')),
   ...group('mknod mknodat', trap(f.mknod, 'fifos, sockets and regular files; device nodes EPERM', 'partial')),
-  ...group('rmdir', trap(f.rmdir, 'performed by the sentry')),
-  ...group('unlink unlinkat', trap(f.unlink, 'performed by the sentry')),
-  ...group('rename renameat renameat2', trap(f.rename, 'performed by the sentry')),
+  // Removing and renaming names are left to the kernel, in the caller's own mount namespace and credentials:
+  // only there does the kernel know the sandbox's mount points (EBUSY), whichever path reaches them. From the
+  // sentry (the host's namespace) an rmdir of /proc, or of a volume that aliases it, would detach the mount.
+  ...group(
+    'rmdir unlink unlinkat rename renameat renameat2',
+    allow('the kernel resolves and checks it in the sandbox mount namespace (EBUSY for mount points, EROFS, EXDEV, sticky)'),
+  ),
   ...group('link linkat', trap(f.link, 'performed by the sentry')),
   ...group('symlink symlinkat', trap(f.symlink, 'performed by the sentry')),
   ...group('chmod fchmodat fchmodat2', trap(f.chmod, 'performed by the sentry')),

@@ -143,17 +143,6 @@ function mountId(fd: number): bigint {
   return statxBuf.readBigUInt64LE(144);
 }
 
-/**
- * Whether entry `name` of directory `dirfd` is a mount point: the entry, looked up without following a final
- * symlink, is on another mount than the directory (statx(2) stx_mnt_id). "." and ".." and missing entries are not.
- */
-export function isMountPoint(dirfd: number, name: string): boolean {
-  const n = name.replace(/\/+$/, '');
-  if (n === '' || n === '.' || n === '..') return false;
-  if (c.statx(dirfd, n, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, statxBuf) < 0) return false;
-  return statxBuf.readBigUInt64LE(144) !== mountId(dirfd);
-}
-
 function isRoot(fd: number): boolean {
   const st = fstat(fd);
   return st.dev === rootDev && st.ino === rootIno;
