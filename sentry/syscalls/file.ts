@@ -36,8 +36,8 @@ import {
   S_IFSOCK,
 } from '../abi.js';
 import { c, check, closeFd, fstat, major, openat2, SYS } from '../native.js';
-import { asCaller, asCallerExactly, asCallerWith, callerHasPtrace } from '../kernel/creds.js';
-import { isProcfsFd, procfsFile } from '../vfs/procfs.js';
+import { asCaller, asCallerWith, callerHasPtrace } from '../kernel/creds.js';
+import { procfsFile } from '../vfs/procfs.js';
 import {
   lookupParent,
   lookupPath,
@@ -123,20 +123,6 @@ function using<T>(fd: number, fn: (fd: number) => T): T {
   }
 }
 
-/**
- * A file the sentry opened with its CAP_SYS_PTRACE, for a caller without it: when it is on procfs, it is opened
- * again as the caller exactly, so ptrace-checked procfs files (another task's maps, environ, fd/, fdinfo/) answer
- * as natively (EACCES). Takes `fd`; returns the fd to use. `dev`: its st_dev when already known.
- */
-function asCallerIfProcfs(task: Task, fd: number, flags: number, dev = fstat(fd).dev): number {
-  if (!isProcfsFd(fd, dev)) return fd;
-  try {
-    return asCallerExactly(task, () => openat2(AT_FDCWD, self(fd), flags | O_CLOEXEC, 0, 0));
-  } finally {
-    closeFd(fd);
-  }
-}
-
 /** /dev/tty (5, 0): the caller's own controlling terminal, whichever it is. */
 const isDevTty = (rdev: bigint): boolean => major(rdev) === 5 && (rdev & 0xffn) === 0n;
 
@@ -158,28 +144,24 @@ function openCallerTty(ctx: SyscallContext, flags: number): number {
   // Every devpts instance numbers its terminals alike, so the device number alone cannot tell the user's
   // terminal from a sandbox pty: the session does. A session made in the sandbox can only have taken one of
   // the sandbox's own ptys (the user's terminal is the tvisor command's session's), and the other way round.
-  const names: string[] = [];
-  if (!innerSession) names.push('/dev/console');
-  else if (maj >= 136 && maj <= 143) names.push(`/dev/pts/${((maj - 136) << 8) | min}`);
-  for (const name of names) {
-    let fd: number;
-    try {
-      fd = openPath(ctx, AT_FDCWD, name, flags | O_NOCTTY | O_NONBLOCK, 0);
-    } catch {
-      continue;
-    }
-    if (fstat(fd).rdev === tty) return fd;
-    closeFd(fd);
+  const name = !innerSession ? '/dev/console' : maj >= 136 && maj <= 143 ? `/dev/pts/${((maj - 136) << 8) | min}` : null;
+  let fd = -1;
+  try {
+    if (name) fd = openPath(ctx, AT_FDCWD, name, flags | O_NOCTTY | O_NONBLOCK, 0);
+  } catch {
+    /* not there, or not the caller's to open: ENXIO below */
   }
+  if (fd >= 0 && fstat(fd).rdev === tty) return fd;
+  closeFd(fd);
   throw new SysError(E.ENXIO);
 }
 
 /**
  * An open that failed with ENXIO, told apart by what the path names (looked up, not opened): a FIFO's write end
  * without a reader opened non-blocking by the main loop (a blocking open waits for one: the slow path does it),
- * /dev/tty (the caller's own terminal: the kernel opens it, or ENXIO when the caller has none), or anything else
- * (a unix socket file, a device without its driver): ENXIO, answered here. Never continued otherwise: the kernel
- * would re-read the path, which the caller may have changed since.
+ * /dev/tty when the sentry has no controlling terminal of its own (the caller's is opened: openCallerTty), or
+ * anything else (a unix socket file, a device without its driver): ENXIO, answered here. Never continued: the
+ * kernel would re-read the path, which the caller may have changed since.
  */
 function afterEnxio(ctx: SyscallContext, dirfd: number, p: string, flags: number, wantBlock: boolean): Reply {
   let st;
@@ -248,10 +230,11 @@ const open: Handler = (ctx) => {
   // openat2(2) would refuse a non-zero one with EINVAL.
   mode = flags & (O_CREAT | __O_TMPFILE) ? mode & 0o7777 & ~task.creds.umask : 0;
   if ((flags & (O_DIRECTORY | __O_TMPFILE)) === O_DIRECTORY) {
-    // Only a directory opens (ENOTDIR otherwise, before any device or FIFO is touched): it cannot block, be a
-    // terminal or a /proc file the sentry serves, so it needs no O_NONBLOCK, no fstat and no F_SETFL.
+    // Only a directory opens (ENOTDIR otherwise, before any device or FIFO is touched): it cannot block or be a
+    // terminal, so it needs no O_NONBLOCK and no F_SETFL. Only a caller without CAP_SYS_PTRACE needs the fstat:
+    // a procfs directory (another task's fd/) is opened again with its exact credentials.
     let dfd = openPath(ctx, dirfd, p, flags | O_NOCTTY, 0, resolve);
-    if (!callerHasPtrace(task)) dfd = asCallerIfProcfs(task, dfd, flags | O_NOCTTY);
+    if (!callerHasPtrace(task)) dfd = procfsFile(dfd, fstat(dfd).dev, task, flags | O_NOCTTY);
     return { kind: 'fd', fd: dfd, cloexec: (flags & O_CLOEXEC) !== 0 };
   }
   const wantBlock = !(flags & O_NONBLOCK);
@@ -269,8 +252,7 @@ const open: Handler = (ctx) => {
     throw e;
   }
   const st = fstat(fd);
-  if (!callerHasPtrace(task)) fd = asCallerIfProcfs(task, fd, wantBlock && !mayBlock ? sflags | O_NONBLOCK : sflags, st.dev);
-  fd = procfsFile(fd, st.dev); // /proc files the sentry serves itself (sentry/vfs/procfs.ts)
+  fd = procfsFile(fd, st.dev, task, wantBlock && !mayBlock ? sflags | O_NONBLOCK : sflags); // sentry/vfs/procfs.ts
   const type = st.mode & S_IFMT;
   if (type === S_IFCHR && isDevTty(st.rdev)) {
     // The sentry opened its own controlling terminal, if any: the caller's is another.
@@ -309,9 +291,6 @@ const mknod: Handler = (ctx) => {
   const { fd, base } = lookupParent(ctx, dirfd, p);
   return using(fd, () => ok(check(c.mknodat(fd, base, (mode & ~ctx.task.creds.umask & 0o7777) | type, BigInt(dev)))));
 };
-
-
-
 
 /** link(2), linkat(2). */
 const link: Handler = (ctx) => {

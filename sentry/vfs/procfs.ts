@@ -33,6 +33,8 @@ import { readSync, writeSync } from 'node:fs';
 import { constants, release } from 'node:os';
 import { c, check, closeFd, openat2, readlinkat } from '../native.js';
 import type { Limits } from '../kernel/limits.js';
+import { asCallerExactly, callerHasPtrace } from '../kernel/creds.js';
+import type { Task } from '../kernel/task.js';
 import { cmdline, filterCpuinfo, rewriteMeminfo, rewriteMountinfo, rewriteMounts, rewriteMountstats, swaps } from './proctext.js';
 import { SysError } from '../syscalls/types.js';
 import {
@@ -178,22 +180,28 @@ function sealed(kind: ProcKind, text: string, fl: number): number {
 }
 
 /**
- * The fd the caller gets for a file the sentry just opened: `fd` itself,
- * unless it is a procfs file served here (see the file comment), in which
- * case `fd` is closed and a sealed memfd with the sandbox's text is
- * returned. `dev` is the fd's st_dev (the handler has fstat'ed it already).
- * Runs as the caller. On error `fd` is closed and a SysError is thrown
- * (read errors of the kernel's file, EFBIG, EMFILE/ENOMEM from memfd_create).
+ * The fd the caller `task` gets for a file the sentry just opened with open(2)
+ * `flags`: `fd` itself, unless it is on procfs. There, for a caller without
+ * CAP_SYS_PTRACE, the file is opened again with exactly the caller's
+ * credentials, so ptrace-checked files (another task's maps, environ, fd/,
+ * fdinfo/) answer as natively (EACCES) rather than with the sentry's
+ * capability; and a file served here (see the file comment) is replaced by a
+ * sealed memfd with the sandbox's text. `dev` is the fd's st_dev. Runs as the
+ * caller. Takes `fd`: on error it is closed and a SysError is thrown (EACCES,
+ * read errors of the kernel's file, EFBIG, EMFILE/ENOMEM from memfd_create).
  */
-/** Whether `fd` (whose st_dev is `dev`) is on a procfs (one fstatfs per device number, then a Map lookup). */
-export function isProcfsFd(fd: number, dev: bigint): boolean {
-  return onProcfs(fd, dev);
-}
-
-export function procfsFile(fd: number, dev: bigint): number {
+export function procfsFile(fd: number, dev: bigint, task: Task, flags: number): number {
+  if (!onProcfs(fd, dev)) return fd;
+  if (!callerHasPtrace(task)) {
+    const first = fd;
+    try {
+      fd = asCallerExactly(task, () => openat2(AT_FDCWD, `/proc/self/fd/${first}`, flags | O_CLOEXEC, 0, 0));
+    } finally {
+      closeFd(first);
+    }
+  }
   if (raw) return fd;
   try {
-    if (!onProcfs(fd, dev)) return fd;
     const kind = classify(readlinkat(AT_FDCWD, `/proc/self/fd/${fd}`));
     if (!kind) return fd;
     const fl = check(c.fcntl(fd, F_GETFL, 0));
