@@ -77,7 +77,6 @@ const raw = {
   fchmodat2: libc.func('long syscall(long nr, int dirfd, const char *path, unsigned int mode, int flags)'),
   kill: libc.func('int kill(int pid, int sig)'),
   tkill: libc.func('long syscall(long nr, int tid, int sig)'),
-  prlimit: libc.func('int prlimit(int pid, int resource, void *newLimit, void *oldLimit)'),
   _exit: libc.func('void _exit(int status)'),
   getpid: libc.func('int getpid()'),
   vmRead: lib.func('long tv_vm_read(int pid, uint64_t addr, void *buf, unsigned long len)'),

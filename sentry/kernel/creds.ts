@@ -37,12 +37,7 @@ export function callerHasPtrace(task: Task): boolean {
  * sentry's own CAP_SYS_PTRACE would let the caller read what natively it could not. Restores asCaller's set.
  */
 export function asCallerExactly<T>(task: Task, fn: () => T): T {
-  apply(task, 0, `${task.creds.key}/exact`);
-  try {
-    return fn();
-  } finally {
-    asCaller(task);
-  }
+  return withCaps(task, 0, fn);
 }
 
 /**
@@ -51,7 +46,12 @@ export function asCallerExactly<T>(task: Task, fn: () => T): T {
  * kill permission over the caller). Restores asCaller's set.
  */
 export function asCallerWith<T>(task: Task, extraCaps: number, fn: () => T): T {
-  apply(task, CAP_SYS_PTRACE_BIT | extraCaps, `${task.creds.key}/+${extraCaps}`);
+  return withCaps(task, CAP_SYS_PTRACE_BIT | extraCaps, fn);
+}
+
+/** Runs `fn` with `task`'s credentials and exactly `extraCaps` added, then goes back to asCaller's set. */
+function withCaps<T>(task: Task, extraCaps: number, fn: () => T): T {
+  apply(task, extraCaps, `${task.creds.key}/+${extraCaps}`);
   try {
     return fn();
   } finally {
