@@ -254,8 +254,8 @@ function retryable(e: unknown): boolean {
 }
 
 /**
- * open(2) with O_CREAT (no O_EXCL) of a path whose last component is missing or a dangling symlink: as the
- * kernel does, a symlink there is followed (up to 40 links; not with O_NOFOLLOW or RESOLVE_NO_SYMLINKS) and the
+ * open(2) with O_CREAT of a path whose last component is missing or a dangling symlink: as the kernel does, a
+ * symlink there is followed (up to 40 links; not with O_EXCL, O_NOFOLLOW or RESOLVE_NO_SYMLINKS) and the
  * file is created where it points, each target resolved by the scoped walk (an absolute one from the sandbox
  * root). The create itself refuses to leave its parent (RESOLVE_BENEATH). Errors: as open(2).
  */
@@ -270,7 +270,8 @@ function createThroughLinks(
 ): number {
   let p = walk(caller, base, path, true, true, callerResolve, scope);
   try {
-    for (let links = 0; !(flags & O_NOFOLLOW) && !p.last.endsWith('/'); ) {
+    // O_EXCL and O_NOFOLLOW never follow a final link: the create below fails on it (EEXIST, ELOOP).
+    for (let links = 0; !(flags & (O_NOFOLLOW | O_EXCL)) && !p.last.endsWith('/'); ) {
       let lfd: number;
       try {
         lfd = check(c.openat(p.fd, p.last, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0));
@@ -326,14 +327,7 @@ export function openPath(
       scope = { fd: base.fd, dev: st.dev, ino: st.ino, beneath: (callerResolve & RESOLVE_IN_ROOT) === 0 };
     }
     const creat = (flags & O_CREAT) !== 0;
-    if (creat && (flags & O_EXCL)) {
-      const p = walk(caller, base, path, true, true, callerResolve, scope);
-      try {
-        return openat2(p.fd, p.last, flags | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-      } finally {
-        closeFd(p.fd);
-      }
-    }
+    if (creat && flags & O_EXCL) return createThroughLinks(caller, base, path, flags, mode, callerResolve, scope);
     let target: number;
     try {
       target = walk(caller, base, path, (flags & O_NOFOLLOW) === 0, false, callerResolve, scope).fd;
