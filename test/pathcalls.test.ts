@@ -9,10 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writ
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_ROOTFS, native, ROOT, sandboxSh, TVISOR, tvisorDo } from './helpers.js';
-
-const CAPS =
-  '-all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write';
-const SETPRIV = ['setpriv', `--bounding-set=${CAPS}`, `--inh-caps=${CAPS}`, '--no-new-privs'];
+import { SETPRIV } from './conformance/cpython.js';
 
 let dir: string;
 let badcalls: string;

@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_CAPS } from '../../src/caps.js';
 
 /** The package root (the directory with package.json), from source or from dist/. */
 const ROOT = ((): string => {
@@ -52,10 +53,13 @@ export interface Difference {
   detail?: string;
 }
 
-/** setpriv(1) capability list: the 14 capabilities `tvisor do` grants (src/caps.ts DEFAULT_CAPS). */
-const CAPS =
-  '-all,+chown,+dac_override,+fsetid,+fowner,+mknod,+net_raw,+setgid,+setuid,+setfcap,+setpcap,+net_bind_service,+sys_chroot,+kill,+audit_write';
-const SETPRIV = ['setpriv', `--bounding-set=${CAPS}`, `--inh-caps=${CAPS}`, '--no-new-privs'];
+/** setpriv(1) capability list: exactly the capabilities `tvisor do` grants (src/caps.ts DEFAULT_CAPS). */
+const CAPS = ['-all', ...DEFAULT_CAPS.map((c) => '+' + c.slice('CAP_'.length).toLowerCase())].join(',');
+/**
+ * The prefix that runs a command natively as `tvisor do` runs it: root with the same capability sets (bounding,
+ * inheritable, and so permitted and effective at exec) and no_new_privs. Shared by the native reference runs.
+ */
+export const SETPRIV = ['setpriv', `--bounding-set=${CAPS}`, `--inh-caps=${CAPS}`, '--no-new-privs'];
 /** The same environment everywhere (bytecode off: the host's and the fixture's files stay as they are). */
 const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1' };
 
