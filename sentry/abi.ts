@@ -9,6 +9,9 @@ export const AT_SYMLINK_NOFOLLOW = 0x100;
 export const AT_REMOVEDIR = 0x200;
 export const AT_SYMLINK_FOLLOW = 0x400;
 export const AT_EMPTY_PATH = 0x1000;
+/** faccessat2(2): check with the effective (here: file-system) ids, not the real ones. */
+export const AT_EACCESS = 0x200;
+export const X_OK = 1;
 
 export const O_ACCMODE = 0o3;
 export const O_WRONLY = 0o1;

@@ -10,7 +10,7 @@ import { getSystemErrorMap } from 'node:util';
 import type { Logger } from 'pino';
 import { taskOf, type Task } from './kernel/task.js';
 import type { Notification, Platform } from './platform/platform.js';
-import { entryOf, syscallName } from './syscalls/table.js';
+import { entryOf, syscallName, type ArgRule, type SyscallEntry } from './syscalls/table.js';
 import { resumeOpen, WouldBlock, type Resume } from './syscalls/file.js';
 import { SysError, type Reply, type SyscallContext } from './syscalls/types.js';
 import { errnoName, formatCall } from './strace/format.js';
@@ -22,6 +22,8 @@ export interface DispatchOptions {
   /** fd to write strace lines to, or -1. */
   straceFd: number;
   log?: Logger;
+  /** The sandbox's table by number (indexByNr(tableFor(settings))); default: TABLE. */
+  entries?: readonly (SyscallEntry | undefined)[];
   /** Called with a notification the handler could not finish without blocking. */
   deferBlocking?: (n: Notification, resume?: Resume) => void;
 }
@@ -71,29 +73,35 @@ function errText(e: number): string {
 }
 
 /** Handles notification `n` completely: reply sent (or deferred) before it returns. */
+/** The first refusing rule of `rules` that `args` match (the filter's evaluation, for the rule's errno). */
+function refusingRule(rules: readonly ArgRule[], args: readonly bigint[]): ArgRule | undefined {
+  return rules.find((r) => {
+    if (r.action === 'allow' || r.action === 'trap') return false;
+    const v = args[r.index]! & 0xffffffffn;
+    if (r.op === 'zero') return args[r.index] === 0n;
+    if (r.op === 'flags') return (v & (r.value | (r.clear ?? 0n))) === r.value;
+    return r.op === 'eq' ? v === (r.value & 0xffffffffn) : (v & r.value) !== 0n;
+  });
+}
+
+/** Handles notification `n` completely: reply sent (or deferred) before it returns. */
 export function dispatch(n: Notification, o: DispatchOptions, resume?: Resume): void {
-  const entry = entryOf(n.nr);
+  const entry = o.entries ? o.entries[n.nr] : entryOf(n.nr);
   const name = entry?.name ?? syscallName(n.nr);
   const ctx = new Context(o.platform, n, name);
   let reply: Reply;
   let denied = '';
+  const rule = entry?.rules ? refusingRule(entry.rules, n.args) : undefined;
   if (!entry) {
     reply = { kind: 'errno', errno: E.ENOSYS };
     denied = 'unknown syscall';
+  } else if (rule || (entry.rules && entry.action === 'allow')) {
+    // Trapped because a refusing argument rule matched (an allowed entry is trapped for nothing else).
+    reply = { kind: 'errno', errno: rule?.errno ?? E.EPERM };
+    denied = rule?.note ?? 'argument rule';
   } else if (entry.action === 'deny' || entry.action === 'kill') {
     reply = { kind: 'errno', errno: entry.errno ?? E.EPERM };
     denied = entry.note;
-  } else if (entry.rules && (entry.action === 'allow' || !entry.handler)) {
-    // Trapped only because an argument rule matched.
-    const rule = entry.rules.find((r) => {
-      const v = n.args[r.index]! & 0xffffffffn;
-      if (r.action === 'allow') return false;
-      if (r.op === 'zero') return n.args[r.index] === 0n;
-      if (r.op === 'flags') return (v & (r.value | (r.clear ?? 0n))) === r.value;
-      return r.op === 'eq' ? v === (r.value & 0xffffffffn) : (v & r.value) !== 0n;
-    });
-    reply = { kind: 'errno', errno: rule?.errno ?? E.EPERM };
-    denied = rule?.note ?? 'argument rule';
   } else if (!entry.handler) {
     reply = { kind: 'continue' };
   } else {

@@ -28,6 +28,7 @@ export const SYS = {
   pidfd_open: 434,
   pidfd_getfd: 438,
   fchmodat2: 452,
+  faccessat2: 439,
   tkill: 200,
 } as const;
 
@@ -75,6 +76,7 @@ const raw = {
   pidfdOpen: libc.func('long syscall(long nr, int pid, unsigned int flags)'),
   pidfdGetfd: libc.func('long syscall(long nr, int pidfd, int fd, unsigned int flags)'),
   fchmodat2: libc.func('long syscall(long nr, int dirfd, const char *path, unsigned int mode, int flags)'),
+  faccessat2: libc.func('long syscall(long nr, int dirfd, const char *path, int mode, int flags)'),
   kill: libc.func('int kill(int pid, int sig)'),
   tkill: libc.func('long syscall(long nr, int tid, int sig)'),
   _exit: libc.func('void _exit(int status)'),

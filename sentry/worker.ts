@@ -20,6 +20,7 @@ import { disableTaskCache, hasCaughtSignal } from './kernel/task.js';
 import { SeccompPlatform } from './platform/seccomp.js';
 import type { Notification, Platform } from './platform/platform.js';
 import { dispatch } from './dispatch.js';
+import { indexByNr, tableFor, type SandboxOption } from './syscalls/table.js';
 import { setMayBlock, type Resume } from './syscalls/file.js';
 import { AT_FDCWD, O_CLOEXEC, O_PATH } from './abi.js';
 import { setRoot, setUnscopedForTests } from './vfs/resolve.js';
@@ -34,6 +35,8 @@ export interface SentryConfig {
   initPid: number;
   /** fd for strace lines, or -1. */
   straceFd: number;
+  /** The sandbox's table settings (the same the filter was built with). */
+  settings: SandboxOption[];
   /** Path of the JSON debug log, or null. */
   debugLog: string | null;
   /** TEST ONLY: resolve paths without scoping to the sandbox root (a deliberately vulnerable sentry). */
@@ -151,6 +154,7 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
   const pool = new SlowPool(cfg);
   const opts = {
     platform,
+    entries: indexByNr(tableFor(new Set(cfg.settings))),
     straceFd: cfg.straceFd,
     log,
     deferBlocking: (n: Notification, resume?: Resume) => pool.submit(n, resume),
@@ -191,9 +195,10 @@ function slowLoop(cfg: SentryConfig, busy: Int32Array): void {
   setMayBlock(true);
   const platform = new SeccompPlatform(cfg.listenerFd);
   const log = makeLog(cfg);
+  const entries = indexByNr(tableFor(new Set(cfg.settings)));
   parentPort!.on('message', ({ n, resume }: Job) => {
     try {
-      dispatch(n, { platform, straceFd: cfg.straceFd, log }, resume);
+      dispatch(n, { platform, entries, straceFd: cfg.straceFd, log }, resume);
     } catch (e) {
       log?.error({ err: e, nr: n.nr, tid: n.tid }, 'sentry error (slow path)');
       platform.reply(n, 0, 38);

@@ -13,6 +13,7 @@ import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { c, LAUNCHER_PATH, SYS } from '../sentry/native.js';
 import { buildFilter } from '../sentry/platform/bpf.js';
+import type { SandboxOption } from '../sentry/syscalls/table.js';
 import { runSentry } from '../sentry/worker.js';
 import type { MountStep } from './oci/mounts.js';
 
@@ -62,8 +63,10 @@ export interface SandboxSpec {
   noNewPrivileges: boolean;
   hostname?: string;
   user?: { uid: number; gid: number; additionalGids: number[] };
-  /** fd for strace lines (-1: off). */
+  /** fd for strace lines (-1: off; on adds the `strace` setting to the table). */
   straceFd: number;
+  /** Settings that change the syscall table for this sandbox (sentry/syscalls/table.ts SandboxOption); `strace` is implied by straceFd. */
+  settings?: SandboxOption[];
   debugLog: string | null;
   /** TEST ONLY: syscall names the filter lets through (to show that a race test can fail). */
   allowOverride?: string[];
@@ -141,6 +144,13 @@ const u32 = (v: number): Buffer => {
 };
 const cstr = (s: string): Buffer => Buffer.from(s + '\0');
 
+/** The table settings of `spec`: its own, plus `strace` when strace lines are written. */
+export function sandboxSettings(spec: SandboxSpec): SandboxOption[] {
+  const s = new Set(spec.settings ?? []);
+  if (spec.straceFd >= 0) s.add('strace');
+  return [...s];
+}
+
 /** Encodes `spec` as the launcher's config stream (exported for tests). */
 export function encodeSpec(spec: SandboxSpec): Buffer {
   const parts: Buffer[] = [];
@@ -160,7 +170,7 @@ export function encodeSpec(spec: SandboxSpec): Buffer {
     caps.writeBigUInt64LE(m, i * 8),
   );
   parts.push(record(T.CAPS, caps));
-  parts.push(record(T.FILTER, buildFilter({ allowOverride: new Set(spec.allowOverride ?? []) })));
+  parts.push(record(T.FILTER, buildFilter({ settings: new Set(sandboxSettings(spec)), allowOverride: new Set(spec.allowOverride ?? []) })));
   if (spec.hostname) parts.push(record(T.HOSTNAME, Buffer.from(spec.hostname)));
   parts.push(record(T.NNP, u32(spec.noNewPrivileges ? 1 : 0)));
   if (spec.user) {
@@ -237,6 +247,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<number> {
               listenerFd,
               initPid,
               straceFd: spec.straceFd,
+              settings: sandboxSettings(spec),
               debugLog: spec.debugLog,
               testUnscopedResolve: spec.testUnscopedResolve,
               testRawProc: spec.testRawProc,

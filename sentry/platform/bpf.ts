@@ -10,7 +10,7 @@
  * Only leaves with rules read args, so the kernel's per-number action cache
  * applies to every allowed number without rules.
  */
-import { TABLE, type Action, type SyscallEntry } from '../syscalls/table.js';
+import { tableFor, type Action, type SandboxOption, type SyscallEntry } from '../syscalls/table.js';
 
 export const AUDIT_ARCH_X86_64 = 0xc000003e;
 export const X32_SYSCALL_BIT = 0x40000000;
@@ -42,6 +42,8 @@ export interface Insn {
 export interface FilterOptions {
   /** Action word for trapped numbers: SECCOMP_RET_USER_NOTIF (default) or SECCOMP_RET_TRACE. */
   trapAction?: number;
+  /** The sandbox's settings that change the table (tableFor). */
+  settings?: ReadonlySet<SandboxOption>;
   /** Test-only: names whose entries are treated as 'allow' (to show a test catches a race). */
   allowOverride?: ReadonlySet<string>;
 }
@@ -81,7 +83,7 @@ export function buildFilterInsns(opts: FilterOptions = {}): Insn[] {
     else segs.push({ lo, hi, key, entry });
   };
   let next = 0;
-  for (const e of TABLE) {
+  for (const e of tableFor(opts.settings ?? new Set())) {
     if (e.nr > next) push(next, e.nr - 1, 'trap'); // unknown numbers: trapped, answered ENOSYS, logged
     const act = effective(e);
     // 'deny' is trapped too: the sentry answers the errno and logs the call.

@@ -8,7 +8,7 @@
  */
 import { constants } from 'node:os';
 
-type Kind = 'fd' | 'path' | 'oflags' | 'mode' | 'int' | 'hex' | 'atflags' | 'uid' | 'clone' | 'ptr' | 'str';
+type Kind = 'fd' | 'path' | 'oflags' | 'mode' | 'int' | 'hex' | 'atflags' | 'uid' | 'clone' | 'ptr' | 'str' | 'signal' | 'waitopts' | 'idtype';
 
 const SIG: Record<string, Kind[]> = {
   open: ['path', 'oflags', 'mode'],
@@ -61,7 +61,20 @@ const SIG: Record<string, Kind[]> = {
   setfsgid: ['uid'],
   umask: ['mode'],
   ioctl: ['fd', 'hex', 'hex'],
-  kill: ['int', 'int'],
+  kill: ['int', 'signal'],
+  tkill: ['int', 'signal'],
+  tgkill: ['int', 'int', 'signal'],
+  rt_sigqueueinfo: ['int', 'signal', 'ptr'],
+  rt_tgsigqueueinfo: ['int', 'int', 'signal', 'ptr'],
+  pidfd_send_signal: ['fd', 'signal', 'ptr', 'hex'],
+  pidfd_open: ['int', 'hex'],
+  pidfd_getfd: ['fd', 'int', 'hex'],
+  wait4: ['int', 'ptr', 'waitopts', 'ptr'],
+  waitid: ['idtype', 'int', 'ptr', 'waitopts', 'ptr'],
+  unshare: ['clone'],
+  setns: ['fd', 'clone'],
+  personality: ['hex'],
+  prctl: ['int', 'hex', 'hex', 'hex', 'hex'],
 };
 
 const OFLAGS: [number, string][] = [
@@ -83,10 +96,47 @@ const CLONE: [number, string][] = [
   [0x40000000, 'CLONE_NEWNET'],
 ];
 
+const WAITOPTS: [number, string][] = [
+  [1, 'WNOHANG'], [2, 'WUNTRACED'], [4, 'WEXITED'], [8, 'WCONTINUED'], [0x01000000, 'WNOWAIT'],
+  [0x20000000, '__WNOTHREAD'], [0x40000000, '__WALL'], [0x80000000, '__WCLONE'],
+];
+const IDTYPES = ['P_ALL', 'P_PID', 'P_PGID', 'P_PIDFD'];
+
+const SIGNAL_NAME = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.signals)) if (!SIGNAL_NAME.has(n) && name !== 'SIGIOT' && name !== 'SIGPOLL') SIGNAL_NAME.set(n, name);
+/** SIGRTMIN as the kernel numbers it (signal(7)); glibc reserves 32 and 33 and calls 34 its SIGRTMIN. */
+const SIGRTMIN = 32;
+
+/** The name of signal `n` (signal(7)): "SIGCHLD", "SIGRT_3" for real-time signals (as strace prints them), "0", or the number. */
+export function signalName(n: number): string {
+  if (n === 0) return '0';
+  const name = SIGNAL_NAME.get(n);
+  if (name) return name;
+  if (n >= SIGRTMIN && n <= 64) return `SIGRT_${n - SIGRTMIN}`;
+  return String(n);
+}
+
+/**
+ * A wait status (wait(2): the int wait4 stores, the proc connector's exit_code) as strace prints it:
+ * `[{WIFEXITED(s) && WEXITSTATUS(s) == 3}]`, `[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL && WCOREDUMP(s)}]`,
+ * `[{WIFSTOPPED(s) && WSTOPSIG(s) == SIGTSTP}]`, `[{WIFCONTINUED(s)}]`.
+ */
+export function waitStatusText(status: number): string {
+  const sig = status & 0x7f;
+  let inner: string;
+  if (sig === 0) inner = `WIFEXITED(s) && WEXITSTATUS(s) == ${(status >> 8) & 0xff}`;
+  else if (status === 0xffff) inner = 'WIFCONTINUED(s)';
+  else if (sig === 0x7f) inner = `WIFSTOPPED(s) && WSTOPSIG(s) == ${signalName((status >> 8) & 0xff)}`;
+  else inner = `WIFSIGNALED(s) && WTERMSIG(s) == ${signalName(sig)}${status & 0x80 ? ' && WCOREDUMP(s)' : ''}`;
+  return `[{${inner}}]`;
+}
+
+const CLONE_UNSHARE: [number, string][] = [[0x80, 'CLONE_NEWTIME'], ...CLONE];
+
 function flagsText(v: number, table: [number, string][], base = ''): string {
   const out: string[] = base ? [base] : [];
   let rest = v;
-  for (const [bit, name] of table) if ((v & bit) === bit) { out.push(name); rest &= ~bit; }
+  for (const [bit, name] of table) if ((v & bit) >>> 0 === bit >>> 0) { out.push(name); rest = (rest & ~bit) >>> 0; }
   if (rest) out.push('0x' + rest.toString(16));
   return out.length ? out.join('|') : '0';
 }
@@ -147,10 +197,15 @@ export function formatCall(
       case 'mode': parts.push('0' + (n >>> 0).toString(8)); break;
       case 'atflags': parts.push(flagsText(n, ATFLAGS)); break;
       case 'clone': {
-        const sig = Number(a & 0xffn);
-        parts.push(flagsText(Number(a & ~0xffn), CLONE) + (sig ? `|${sig}` : ''));
+        // clone(2)'s low byte is the exit signal; unshare(2) and setns(2) have no signal there (0x80 is CLONE_NEWTIME).
+        const low = name === 'clone' ? Number(a & 0xffn) : 0;
+        const text = flagsText(Number(a & (name === 'clone' ? 0xffffff00n : 0xffffffffn)), name === 'clone' ? CLONE : CLONE_UNSHARE);
+        parts.push(low ? (text === '0' ? signalName(low) : `${text}|${signalName(low)}`) : text);
         break;
       }
+      case 'signal': parts.push(signalName(n)); break;
+      case 'waitopts': parts.push(flagsText(n >>> 0, WAITOPTS)); break;
+      case 'idtype': parts.push(IDTYPES[n] ?? String(n)); break;
       case 'uid': parts.push(String(n)); break;
       case 'int': parts.push(BigInt.asIntN(64, a).toString()); break;
       default: parts.push(a === 0n ? (k === 'ptr' ? 'NULL' : '0') : '0x' + a.toString(16));

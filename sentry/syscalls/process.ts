@@ -6,22 +6,30 @@
  * bounding set. The sentry keeps its task cache honest around them
  * (sentry/kernel/task.ts).
  */
-import { constants } from 'node:os';
 import { credentialsChanging, forgetTasks } from '../kernel/task.js';
-import { CONTINUE, SysError, type Handler, type SyscallContext } from './types.js';
+import { constants } from 'node:os';
+import { AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, S_IFLNK, S_IFMT, S_IFREG, X_OK } from '../abi.js';
+import { asCaller } from '../kernel/creds.js';
+import { c, check, closeFd, fstat, SYS } from '../native.js';
+import { lookupPath } from '../vfs/resolve.js';
+import { CONTINUE, fail, SysError, type Handler, type SyscallContext } from './types.js';
 
 const E = constants.errno;
+const PATH_MAX = 4096;
+const fdArg = (a: bigint | undefined): number => Number(BigInt.asIntN(32, a ?? 0n));
 
-/** CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET (clone(2)); CLONE_NEWTIME (0x80) is the exit-signal byte in clone(). */
-export const CLONE_NS_FLAGS = 0x00020000n | 0x02000000n | 0x04000000n | 0x08000000n | 0x10000000n | 0x20000000n | 0x40000000n;
-
-/** clone(2), fork(2), vfork(2): namespace-creating flags get EPERM; the rest is continued. */
-const clone: Handler = (ctx) => {
-  if (ctx.nrName === 'clone' && (ctx.args[0]! & CLONE_NS_FLAGS) !== 0n)
-    throw new SysError(E.EPERM, 'namespace flags are not granted');
+/**
+ * clone(2), fork(2), vfork(2): continued. Namespace flags never get here: the filter's rule on the flags
+ * register answers them EPERM (unless the sandbox grants nested namespaces). A new task may reuse the tid of a
+ * dead one, so the task cache is dropped.
+ */
+const clone: Handler = () => {
   forgetTasks();
   return CONTINUE;
 };
+
+/** A call trapped only to be shown (`--strace`): continued unchanged. */
+const observe: Handler = () => CONTINUE;
 
 /**
  * Reads the path argument for the record (strace, log) only: the kernel
@@ -29,15 +37,54 @@ const clone: Handler = (ctx) => {
  */
 function notePath(ctx: SyscallContext, addr: bigint | undefined): void {
   try {
-    ctx.readString(addr ?? 0n, 4096);
+    ctx.readString(addr ?? 0n, PATH_MAX);
   } catch {
     /* the kernel will answer EFAULT / ENAMETOOLONG itself */
   }
 }
 
-/** execve(2), execveat(2): continued; the kernel resolves the file in the sandbox's mount namespace. */
+/** Errnos the exec check may answer itself: the kernel's own answer for the same lookup (execve(2) ERRORS). */
+const EXEC_ERRNOS = new Set([E.ENOENT, E.ENOTDIR, E.EACCES, E.ELOOP, E.ENAMETOOLONG]);
+
+/**
+ * The advisory exec check: `path` (relative to `dirfd`, execveat(2) `flags`) names, inside the sandbox root and
+ * with the caller's credentials, a regular file the caller may execute (X_OK with the file-system ids; the
+ * kernel's access check also refuses a noexec mount). Throws SysError with execve(2)'s errno otherwise. Advisory:
+ * the kernel re-reads the path when the call continues; the walls are the mount namespace, noexec and
+ * no_new_privs.
+ */
+function checkExecutable(ctx: SyscallContext, dirfd: number, path: string, flags: number): void {
+  if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) throw new SysError(E.EINVAL);
+  asCaller(ctx.task);
+  const fd = lookupPath(ctx, dirfd, path, (flags & AT_SYMLINK_NOFOLLOW) === 0, (flags & AT_EMPTY_PATH) !== 0);
+  try {
+    const type = fstat(fd).mode & S_IFMT;
+    if (type === S_IFLNK) throw new SysError(E.ELOOP);
+    if (type !== S_IFREG) throw new SysError(E.EACCES);
+    check(c.faccessat2(SYS.faccessat2, fd, '', X_OK, AT_EACCESS | AT_EMPTY_PATH));
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** execve(2), execveat(2): the advisory check, then continued; the kernel runs the file in the sandbox's mount namespace. */
 const execve: Handler = (ctx) => {
-  notePath(ctx, ctx.nrName === 'execve' ? ctx.args[0] : ctx.args[1]);
+  const at = ctx.nrName === 'execveat';
+  let path: string;
+  try {
+    path = ctx.readString((at ? ctx.args[1] : ctx.args[0]) ?? 0n, PATH_MAX);
+  } catch {
+    path = '\0'; // unreadable: the kernel answers EFAULT / ENAMETOOLONG itself
+  }
+  if (path !== '\0') {
+    try {
+      checkExecutable(ctx, at ? fdArg(ctx.args[0]) : AT_FDCWD, path, at ? Number(ctx.args[4]! & 0xffffffffn) : 0);
+    } catch (e) {
+      if (e instanceof SysError && (EXEC_ERRNOS.has(e.errno) || e.errno === E.EINVAL)) return fail(e.errno);
+      if (!(e instanceof SysError)) throw e;
+      // Anything else (EBADF, ESRCH...): the kernel's own answer decides.
+    }
+  }
   credentialsChanging(ctx.tid);
   return CONTINUE;
 };
@@ -54,4 +101,4 @@ const credentials: Handler = (ctx) => {
   return CONTINUE;
 };
 
-export const processHandlers = { clone, execve, chdir, credentials } satisfies Record<string, Handler>;
+export const processHandlers = { clone, observe, execve, chdir, credentials } satisfies Record<string, Handler>;

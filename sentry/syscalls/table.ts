@@ -61,7 +61,24 @@ export interface SyscallEntry {
   /** For `trap`: the emulation. */
   handler?: Handler;
   rules?: ArgRule[];
+  /**
+   * How the entry changes in a sandbox that has a setting on: the fields given replace the entry's own (e.g.
+   * `nestedNamespaces: { rules: [] }` drops the namespace-flag rules). See `tableFor`.
+   */
+  when?: Partial<Record<SandboxOption, Variant>>;
 }
+
+/**
+ * Per-sandbox settings that change how calls are treated, so one table still describes every sandbox:
+ * - `nestedNamespaces`: `tvisor do --nested-namespaces`: clone/unshare may create namespaces and setns may join
+ *   them (the mount calls stay denied, so a nested mount namespace is a fixed copy);
+ * - `strace`: `--strace` traps (and continues) the signal and wait calls too, so they are shown.
+ */
+export type SandboxOption = 'nestedNamespaces' | 'strace';
+export const SANDBOX_OPTIONS: readonly SandboxOption[] = ['nestedNamespaces', 'strace'];
+
+/** The fields a sandbox setting may change. */
+export type Variant = Partial<Pick<SyscallEntry, 'action' | 'errno' | 'support' | 'note' | 'handler' | 'rules'>>;
 
 /** Numbers → names of every x86_64 syscall (0–335 and 424–469). */
 const NAMES: Record<number, string> = {};
@@ -149,6 +166,42 @@ const TIOCEXCL = 0x540cn;
 /** prctl(PR_SET_MM): rewriting the caller's memory map descriptors. */
 const PR_SET_MM = 35n;
 
+/**
+ * prctl(2) options a sandboxed process may use, each acting on the caller itself (or, for PR_CAPBSET_DROP,
+ * PR_CAP_AMBIENT and PR_SET_SECUREBITS, only narrowing what the caller holds). Everything else gets EINVAL,
+ * as an unknown option does; PR_SET_MM gets EPERM.
+ */
+const PRCTL_ALLOWED: [number, string][] = [
+  [1, 'PR_SET_PDEATHSIG'], [2, 'PR_GET_PDEATHSIG'], [3, 'PR_GET_DUMPABLE'], [4, 'PR_SET_DUMPABLE'],
+  [7, 'PR_GET_KEEPCAPS'], [8, 'PR_SET_KEEPCAPS'], [13, 'PR_GET_TIMING'], [15, 'PR_SET_NAME'],
+  [16, 'PR_GET_NAME'], [19, 'PR_GET_ENDIAN'], [21, 'PR_GET_SECCOMP'],
+  [22, 'PR_SET_SECCOMP (adds a filter below tvisor\u2019s)'], [23, 'PR_CAPBSET_READ'], [24, 'PR_CAPBSET_DROP'],
+  [25, 'PR_GET_TSC'], [27, 'PR_GET_SECUREBITS'], [28, 'PR_SET_SECUREBITS'], [29, 'PR_SET_TIMERSLACK'],
+  [30, 'PR_GET_TIMERSLACK'], [31, 'PR_TASK_PERF_EVENTS_DISABLE'], [32, 'PR_TASK_PERF_EVENTS_ENABLE'],
+  [33, 'PR_MCE_KILL'], [34, 'PR_MCE_KILL_GET'], [36, 'PR_SET_CHILD_SUBREAPER'], [37, 'PR_GET_CHILD_SUBREAPER'],
+  [38, 'PR_SET_NO_NEW_PRIVS'], [39, 'PR_GET_NO_NEW_PRIVS'], [40, 'PR_GET_TID_ADDRESS'],
+  [41, 'PR_SET_THP_DISABLE'], [42, 'PR_GET_THP_DISABLE'], [47, 'PR_CAP_AMBIENT'],
+  [52, 'PR_GET_SPECULATION_CTRL'], [53, 'PR_SET_SPECULATION_CTRL'], [65, 'PR_SET_MDWE'], [66, 'PR_GET_MDWE'],
+  [0x41555856, 'PR_GET_AUXV'], [0x53564d41, 'PR_SET_VMA (names anonymous mappings)'],
+  [0x59616d61, 'PR_SET_PTRACER (Yama; ptrace is denied anyway)'],
+];
+
+/** personality(2) personas allowed: PER_LINUX, PER_LINUX | ADDR_NO_RANDOMIZE, and the query 0xffffffff. */
+const PERSONALITY_ALLOWED: [bigint, string][] = [
+  [0n, 'PER_LINUX'],
+  [0x0040000n, 'PER_LINUX|ADDR_NO_RANDOMIZE'],
+  [0xffffffffn, 'query (0xffffffff)'],
+];
+
+/**
+ * CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET (clone(2)). CLONE_NEWTIME (0x80) is
+ * only a namespace flag for unshare(2) and clone3(2): in clone() the low byte is the exit signal.
+ */
+export const CLONE_NS_FLAGS = 0x00020000n | 0x02000000n | 0x04000000n | 0x08000000n | 0x10000000n | 0x20000000n | 0x40000000n;
+export const CLONE_NEWTIME = 0x80n;
+/** seccomp(2) SECCOMP_FILTER_FLAG_NEW_LISTENER (linux/seccomp.h). */
+const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8n;
+
 const SPECS: Record<string, Spec> = {
   // --- Memory, time, signals, scheduling: the host kernel, at native speed.
   ...group(
@@ -169,7 +222,10 @@ const SPECS: Record<string, Spec> = {
   ),
   ...group(
     `kill tkill tgkill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal pidfd_open pidfd_getfd waitid wait4`,
-    allow('the pid namespace makes host pids unnameable'),
+    {
+      ...allow('the pid namespace makes host pids unnameable; a pidfd from outside is refused by the kernel (EINVAL)'),
+      when: { strace: { action: 'trap', handler: p.observe, note: 'traced: trapped, shown and continued' } },
+    },
   ),
   ...group(
     `nanosleep clock_nanosleep clock_gettime clock_getres gettimeofday time times getitimer setitimer alarm
@@ -185,9 +241,14 @@ const SPECS: Record<string, Spec> = {
   ),
   ...group(
     `getpid getppid gettid getuid geteuid getgid getegid getresuid getresgid getgroups getpgrp getpgid getsid
-     capget setpgid setsid uname sysinfo getrusage getrlimit prlimit64 setrlimit kcmp personality`,
-    allow('identity and limits of the caller'),
+     capget setpgid setsid uname sysinfo getrusage getrlimit prlimit64 setrlimit kcmp`,
+    allow('identity and limits of the caller; prlimit64 and kcmp name other tasks by pid, which the pid namespace confines'),
   ),
+  personality: {
+    ...deny(E.EPERM, 'execution domains other than PER_LINUX widen the kernel surface (READ_IMPLIES_EXEC, PER_LINUX32...)'),
+    support: 'partial',
+    rules: PERSONALITY_ALLOWED.map(([value, note]) => ({ index: 0, op: 'eq' as const, value, action: 'allow' as const, note })),
+  },
   ...group(
     `setuid setgid setreuid setregid setresuid setresgid setfsuid setfsgid setgroups capset umask`,
     trap(p.credentials, 'continued; the sentry drops its cached credentials of the caller'),
@@ -199,15 +260,38 @@ const SPECS: Record<string, Spec> = {
   exit: allow('ends the calling thread'),
   exit_group: allow('ends the calling process'),
   prctl: {
-    ...allow('process attributes of the caller'),
-    rules: [{ index: 0, op: 'eq', value: PR_SET_MM, action: 'deny', errno: E.EPERM, note: 'PR_SET_MM' }],
+    ...deny(E.EINVAL, 'vetted option by option; any other option gets EINVAL, as an unknown one does'),
+    support: 'partial',
+    rules: [
+      { index: 0, op: 'eq', value: PR_SET_MM, action: 'deny', errno: E.EPERM, note: 'PR_SET_MM' },
+      ...PRCTL_ALLOWED.map(([v, note]) => ({ index: 0, op: 'eq' as const, value: BigInt(v), action: 'allow' as const, note })),
+    ],
   },
-  seccomp: allow('adds filters below tvisor\u2019s; a second listener in the chain is refused by the kernel (EBUSY)'),
+  seccomp: {
+    ...allow('adds filters below tvisor\u2019s (they can only narrow what the workload may do)'),
+    rules: [
+      {
+        index: 1, op: 'mask', value: SECCOMP_FILTER_FLAG_NEW_LISTENER, action: 'deny', errno: E.EBUSY,
+        note: 'SECCOMP_FILTER_FLAG_NEW_LISTENER: tvisor holds the listener of this filter chain, and a chain has only one',
+      },
+    ],
+  },
   // --- Processes.
-  ...group(
-    'clone fork vfork',
-    trap(p.clone, 'namespace flags (CLONE_NEW*) refused with EPERM on the register; otherwise continued'),
-  ),
+  clone: {
+    ...trap(p.clone, 'threads and processes: continued (the sentry drops its task cache)'),
+    rules: [{ index: 0, op: 'mask', value: CLONE_NS_FLAGS, action: 'deny', errno: E.EPERM, note: 'CLONE_NEW* flags (namespaces)' }],
+    when: { nestedNamespaces: { rules: [], note: 'threads, processes and (--nested-namespaces) new namespaces: continued' } },
+  },
+  ...group('fork vfork', trap(p.clone, 'continued (the sentry drops its task cache)')),
+  unshare: {
+    ...allow('CLONE_FILES, CLONE_FS, CLONE_SYSVSEM: the caller\u2019s own state'),
+    rules: [{ index: 0, op: 'mask', value: CLONE_NS_FLAGS | CLONE_NEWTIME, action: 'deny', errno: E.EPERM, note: 'CLONE_NEW* flags (namespaces)' }],
+    when: { nestedNamespaces: { rules: [], note: 'new namespaces allowed (--nested-namespaces)' } },
+  },
+  setns: {
+    ...deny(E.EPERM, 'the sandbox\u2019s namespaces are fixed by the launcher'),
+    when: { nestedNamespaces: { action: 'allow', support: 'passthrough', errno: undefined, note: 'joins namespaces of sandbox tasks (--nested-namespaces)' } },
+  },
   clone3: deny(E.ENOSYS, 'libc falls back to clone, whose flags the register check can see'),
   ...group(
     'execve execveat',
@@ -306,7 +390,7 @@ const SPECS: Record<string, Spec> = {
   ...group('io_uring_setup io_uring_enter io_uring_register', deny(E.EPERM, 'io_uring bypasses seccomp')),
   userfaultfd: deny(E.EPERM, 'userfaultfd widens kernel races'),
   ...group(
-    `mount umount2 pivot_root chroot setns unshare fsopen fsconfig fsmount fspick move_mount open_tree
+    `mount umount2 pivot_root chroot fsopen fsconfig fsmount fspick move_mount open_tree
      open_tree_attr mount_setattr statmount listmount`,
     deny(E.EPERM, 'the mount tree and namespaces are fixed by the launcher'),
   ),
@@ -345,14 +429,36 @@ function build(): SyscallEntry[] {
   return out.sort((a, b) => a.nr - b.nr);
 }
 
-/** Every known syscall, sorted by number. */
+/** Every known syscall, sorted by number, as a sandbox with no settings (SandboxOption) on sees it. */
 export const TABLE: readonly SyscallEntry[] = build();
 
-const byNr: (SyscallEntry | undefined)[] = [];
-for (const e of TABLE) byNr[e.nr] = e;
+const variants = new Map<string, readonly SyscallEntry[]>();
+/**
+ * The table of a sandbox with `options` on: each entry with its `when` variants for those options applied (in
+ * SANDBOX_OPTIONS order). The filter and the dispatcher of one sandbox both use this table.
+ */
+export function tableFor(options: ReadonlySet<SandboxOption>): readonly SyscallEntry[] {
+  const on = SANDBOX_OPTIONS.filter((o) => options.has(o));
+  if (on.length === 0) return TABLE;
+  const key = on.join(',');
+  let t = variants.get(key);
+  if (!t) {
+    t = TABLE.map((e) => on.reduce<SyscallEntry>((acc, o) => (e.when?.[o] ? { ...acc, ...e.when[o] } : acc), e));
+    variants.set(key, t);
+  }
+  return t;
+}
+
+/** Lookup by number in `table` (from tableFor), as an array indexed by syscall number. */
+export function indexByNr(table: readonly SyscallEntry[]): (SyscallEntry | undefined)[] {
+  const out: (SyscallEntry | undefined)[] = [];
+  for (const e of table) out[e.nr] = e;
+  return out;
+}
+const byNr = indexByNr(TABLE);
 const byName = new Map(TABLE.map((e) => [e.name, e]));
 
-/** The entry of syscall number `nr`, or undefined (the filter answers ENOSYS). */
+/** The entry of syscall number `nr` in TABLE (no sandbox settings), or undefined (the filter answers ENOSYS). */
 export function entryOf(nr: number): SyscallEntry | undefined {
   return byNr[nr];
 }

@@ -99,6 +99,7 @@ interface DoOptions {
   strace?: string | boolean;
   debugLog?: string;
   hostname?: string;
+  nestedNamespaces?: boolean;
   testAllowSyscall: string[];
   testUnscopedResolve?: boolean;
   testRawProc?: boolean;
@@ -123,6 +124,7 @@ export function doCommand(): Command {
     .option('--strace [file]', 'print every trapped syscall (to stderr, or to FILE)')
     .option('--debug-log <file>', 'write the sentry\u2019s JSON log (denied calls, errors) to FILE')
     .option('--hostname <name>', 'hostname inside the sandbox')
+    .option('--nested-namespaces', 'let the workload create namespaces (clone/unshare CLONE_NEW*, setns); mount(2) stays denied')
     .addOption(new Option('--test-allow-syscall <name>', 'TEST ONLY: let the filter pass NAME').argParser(collect).default([]).hideHelp())
     .addOption(new Option('--test-unscoped-resolve', 'TEST ONLY: a deliberately vulnerable path resolution').hideHelp())
     .addOption(new Option('--test-raw-proc', 'TEST ONLY: the kernel\u2019s /proc files, not rewritten').hideHelp())
@@ -200,6 +202,7 @@ async function runDo(command: string[], o: DoOptions): Promise<number> {
     noNewPrivileges: true,
     hostname: o.hostname,
     straceFd,
+    settings: o.nestedNamespaces ? ['nestedNamespaces'] : [],
     debugLog: o.debugLog ?? null,
     allowOverride: o.testAllowSyscall,
     testUnscopedResolve: o.testUnscopedResolve,

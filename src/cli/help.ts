@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { constants } from 'node:os';
-import { TABLE, type ArgRule } from '../../sentry/syscalls/table.js';
+import { TABLE, type ArgRule, type SyscallEntry } from '../../sentry/syscalls/table.js';
 
 const ERRNO = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
@@ -13,6 +13,13 @@ const ERRNO = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 function ruleText(rules: readonly ArgRule[], allowed: boolean): string {
   const r = rules.filter((x) => (x.action === 'allow') === allowed);
   return r.length ? ` (${allowed ? 'allowed' : 'refused'}: ${r.map((x) => x.note).join(', ')})` : '';
+}
+
+/** " [with SETTING: ACTION, NOTE]" for each sandbox setting that changes the entry (SyscallEntry.when). */
+function whenText(e: SyscallEntry): string {
+  return Object.entries(e.when ?? {})
+    .map(([opt, v]) => ` [with ${opt}: ${v.action ?? e.action}${v.rules?.length === 0 ? ', no argument rules' : ''}; ${v.note ?? e.note}]`)
+    .join('');
 }
 
 /** The table as JSON-ready rows. */
@@ -23,7 +30,7 @@ export function syscallRows(): { nr: number; name: string; action: string; errno
     action: e.action,
     ...(e.errno ? { errno: ERRNO.get(e.errno) ?? String(e.errno) } : {}),
     support: e.support,
-    note: e.note + ruleText(e.rules ?? [], false) + ruleText(e.rules ?? [], true),
+    note: e.note + ruleText(e.rules ?? [], false) + ruleText(e.rules ?? [], true) + whenText(e),
   }));
 }
 
