@@ -224,7 +224,8 @@ describe('the syscall filter', () => {
   });
 
   it('each denied syscall returns its errno and appears in the log', () => {
-    const denied = TABLE.filter((e) => e.action === 'deny');
+    // (personality and prctl are denied but for an allowed set, which zero arguments may hit: test/proccalls.test.ts.)
+    const denied = TABLE.filter((e) => e.action === 'deny' && !e.rules?.some((r) => r.action === 'allow'));
     const unknown = [400, 512 - 1, 1000];
     const log = join(dir, 'denied.log');
     const r = probeIn(['syscalls', ...denied.map((e) => String(e.nr)), ...unknown.map(String)], ['--debug-log', log]);

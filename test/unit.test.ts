@@ -14,9 +14,9 @@ import {
   SECCOMP_RET_KILL_PROCESS,
   SECCOMP_RET_USER_NOTIF,
 } from '../sentry/platform/bpf.js';
-import { entryNamed, MAX_NR, TABLE } from '../sentry/syscalls/table.js';
+import { entryNamed, MAX_NR, TABLE, tableFor, type SandboxOption } from '../sentry/syscalls/table.js';
 import { parseStatus } from '../sentry/kernel/task.js';
-import { formatCall } from '../sentry/strace/format.js';
+import { formatCall, signalName, waitStatusText } from '../sentry/strace/format.js';
 import { parseVolume } from '../src/cli/do.js';
 import { syscallMarkdown, syscallRows } from '../src/cli/help.js';
 import { ROOT } from './helpers.js';
@@ -47,7 +47,7 @@ describe('syscall table', () => {
 
   it('denies what the sandbox must never reach', () => {
     for (const n of ['ptrace', 'bpf', 'perf_event_open', 'kexec_load', 'init_module', 'keyctl', 'io_uring_setup',
-      'userfaultfd', 'mount', 'umount2', 'pivot_root', 'chroot', 'setns', 'unshare', 'fsopen', 'open_tree',
+      'userfaultfd', 'mount', 'umount2', 'pivot_root', 'chroot', 'setns', 'fsopen', 'open_tree',
       'mount_setattr', 'swapon', 'reboot', 'settimeofday', 'clock_settime', 'adjtimex', 'acct', 'quotactl',
       'open_by_handle_at', 'name_to_handle_at', 'iopl', 'ioperm', 'lookup_dcookie', 'nfsservctl',
       'process_vm_readv', 'process_vm_writev', 'open_tree_attr', 'move_mount', 'fsconfig', 'fsmount', 'fspick',
@@ -55,6 +55,7 @@ describe('syscall table', () => {
       'io_uring_register', 'swapoff'])
       expect(entryNamed(n)?.action, n).toBe('deny');
     expect(entryNamed('clone3')?.errno).toBe(38);
+    for (const n of ['clone', 'unshare']) expect(entryNamed(n)?.rules?.[0], n).toMatchObject({ op: 'mask', action: 'deny', errno: 1 });
   });
 
   it('docs/syscalls.md is the table, regenerated (npm run docs)', () => {
@@ -80,7 +81,8 @@ describe('generated seccomp filter', () => {
   it('gives every table entry its action', () => {
     for (const e of TABLE) {
       const want = e.action === 'allow' ? SECCOMP_RET_ALLOW : e.action === 'kill' ? SECCOMP_RET_KILL_PROCESS : SECCOMP_RET_USER_NOTIF;
-      expect(run(e.nr, [1n, 1n, 1n, 1n, 1n, 1n]).toString(16), e.name).toBe(want.toString(16));
+      // 0x7f06 matches no argument rule of any entry (no O_DIRECTORY, CLONE_NEW*, TIOC*, prctl option...).
+      expect(run(e.nr, [0x7f06n, 0x7f06n, 0x7f06n, 0x7f06n, 0x7f06n, 0x7f06n]).toString(16), e.name).toBe(want.toString(16));
     }
   });
 
@@ -151,7 +153,75 @@ describe('strace formatting', () => {
     expect(line).toBe('[pid 3] openat(AT_FDCWD, "/etc/x", O_WRONLY|O_CREAT|O_CLOEXEC, 0644) = 3');
     expect(formatCall(1, 'unlink', [0x10n], new Map([[0x10n, 'a\u009b"\n\\\u00e6']]), '0')).toBe('[pid 1] unlink("a\\233\\"\\n\\\\\\346") = 0');
     expect(formatCall(1, 'clone', [0x20000000n | 17n], new Map(), '? <continued>')).toBe(
-      '[pid 1] clone(CLONE_NEWPID|17, NULL, NULL, NULL, 0) = ? <continued>',
+      '[pid 1] clone(CLONE_NEWPID|SIGCHLD, NULL, NULL, NULL, 0) = ? <continued>',
     );
+  });
+
+  it('decodes signals, wait options, pids and unshare flags', () => {
+    expect(formatCall(2, 'kill', [BigInt.asUintN(64, -7n), 15n], new Map(), '0')).toBe('[pid 2] kill(-7, SIGTERM) = 0');
+    expect(formatCall(2, 'tgkill', [5n, 6n, 34n], new Map(), '0')).toBe('[pid 2] tgkill(5, 6, SIGRT_2) = 0');
+    expect(formatCall(2, 'wait4', [0xffffffffn, 0x10n, 3n, 0n], new Map(), '0')).toBe('[pid 2] wait4(-1, 0x10, WNOHANG|WUNTRACED, NULL) = 0');
+    expect(formatCall(2, 'waitid', [3n, 4n, 0x10n, 4n, 0n], new Map(), '0')).toBe('[pid 2] waitid(P_PIDFD, 4, 0x10, WEXITED, NULL) = 0');
+    expect(formatCall(2, 'unshare', [0x10000080n], new Map(), '0')).toBe('[pid 2] unshare(CLONE_NEWTIME|CLONE_NEWUSER) = 0');
+    expect(formatCall(2, 'setresuid', [0xffffffffn, 1000n, 1000n], new Map(), '0')).toBe('[pid 2] setresuid(-1, 1000, 1000) = 0');
+    expect(formatCall(2, 'clone', [0x50f00n | 0n], new Map(), '0')).toBe(
+      '[pid 2] clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, NULL, NULL, NULL, 0) = 0',
+    );
+  });
+
+  it('names signals and wait statuses as strace does', () => {
+    expect([signalName(9), signalName(17), signalName(0), signalName(64), signalName(65)]).toEqual(['SIGKILL', 'SIGCHLD', '0', 'SIGRT_32', '65']);
+    expect(waitStatusText(3 << 8)).toBe('[{WIFEXITED(s) && WEXITSTATUS(s) == 3}]');
+    expect(waitStatusText(9)).toBe('[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}]');
+    expect(waitStatusText(0x80 | 11)).toBe('[{WIFSIGNALED(s) && WTERMSIG(s) == SIGSEGV && WCOREDUMP(s)}]');
+    expect(waitStatusText((20 << 8) | 0x7f)).toBe('[{WIFSTOPPED(s) && WSTOPSIG(s) == SIGTSTP}]');
+    expect(waitStatusText(0xffff)).toBe('[{WIFCONTINUED(s)}]');
+  });
+});
+
+describe('process rules in the filter', () => {
+  const at = (settings: SandboxOption[]) => buildFilterInsns({ settings: new Set(settings) });
+  const nr = (n: string) => entryNamed(n)!.nr;
+  const base = at([]);
+  const nested = at(['nestedNamespaces']);
+  const go = (prog: ReturnType<typeof at>, name: string, args: bigint[]) => runFilter(prog, nr(name), AUDIT_ARCH_X86_64, args);
+
+  it('refuses CLONE_NEW* on the clone and unshare flag registers, unless nested namespaces are granted', () => {
+    const thread = 0x3d0f00n;
+    expect(go(base, 'clone', [thread])).toBe(SECCOMP_RET_USER_NOTIF); // continued by the sentry
+    expect(go(base, 'unshare', [0x400n])).toBe(SECCOMP_RET_ALLOW); // CLONE_FILES
+    for (const f of [0x20000n, 0x2000000n, 0x4000000n, 0x8000000n, 0x10000000n, 0x20000000n, 0x40000000n]) {
+      for (const prog of [base, nested]) expect(go(prog, 'clone', [f | 17n])).toBe(SECCOMP_RET_USER_NOTIF);
+      expect(go(base, 'unshare', [f]), f.toString(16)).toBe(SECCOMP_RET_USER_NOTIF);
+      expect(go(nested, 'unshare', [f]), f.toString(16)).toBe(SECCOMP_RET_ALLOW);
+    }
+    expect(go(base, 'unshare', [0x80n])).toBe(SECCOMP_RET_USER_NOTIF); // CLONE_NEWTIME
+    expect(go(base, 'clone', [0x80n])).toBe(SECCOMP_RET_USER_NOTIF); // exit signal 128: the kernel's EINVAL, continued
+    const clone = tableFor(new Set()).find((e) => e.name === 'clone')!;
+    expect(clone.rules?.[0]).toMatchObject({ action: 'deny', errno: 1 });
+    expect(tableFor(new Set(['nestedNamespaces'])).find((e) => e.name === 'clone')!.rules).toEqual([]);
+    expect(tableFor(new Set(['nestedNamespaces'])).find((e) => e.name === 'setns')!.action).toBe('allow');
+  });
+
+  it('vets prctl options and personality personas; a seccomp filter with its own listener is refused', () => {
+    expect(go(base, 'prctl', [15n])).toBe(SECCOMP_RET_ALLOW); // PR_SET_NAME
+    expect(go(base, 'prctl', [22n])).toBe(SECCOMP_RET_ALLOW); // PR_SET_SECCOMP
+    expect(go(base, 'prctl', [35n])).toBe(SECCOMP_RET_USER_NOTIF); // PR_SET_MM: EPERM
+    expect(go(base, 'prctl', [0x7fffn])).toBe(SECCOMP_RET_USER_NOTIF); // unknown: EINVAL
+    expect(go(base, 'personality', [0n])).toBe(SECCOMP_RET_ALLOW);
+    expect(go(base, 'personality', [0x40000n])).toBe(SECCOMP_RET_ALLOW);
+    expect(go(base, 'personality', [0xffffffffn])).toBe(SECCOMP_RET_ALLOW);
+    expect(go(base, 'personality', [0x8n])).toBe(SECCOMP_RET_USER_NOTIF); // PER_LINUX32
+    expect(go(base, 'seccomp', [1n, 0n, 0x1000n])).toBe(SECCOMP_RET_ALLOW);
+    expect(go(base, 'seccomp', [1n, 8n, 0x1000n])).toBe(SECCOMP_RET_USER_NOTIF);
+    expect(entryNamed('seccomp')!.rules![0]!.errno).toBe(16); // EBUSY
+  });
+
+  it('--strace traps the signal and wait calls to show them; without it they run in the kernel', () => {
+    const traced = at(['strace']);
+    for (const n of ['kill', 'tgkill', 'wait4', 'waitid', 'pidfd_send_signal']) {
+      expect(go(base, n, [1n, 0n]), n).toBe(SECCOMP_RET_ALLOW);
+      expect(go(traced, n, [1n, 0n]), n).toBe(SECCOMP_RET_USER_NOTIF);
+    }
   });
 });

@@ -8,7 +8,7 @@
  */
 import { constants } from 'node:os';
 
-type Kind = 'fd' | 'path' | 'oflags' | 'mode' | 'int' | 'hex' | 'atflags' | 'uid' | 'clone' | 'ptr' | 'str' | 'signal' | 'waitopts' | 'idtype';
+type Kind = 'fd' | 'path' | 'oflags' | 'mode' | 'int' | 'hex' | 'atflags' | 'uid' | 'clone' | 'ptr' | 'str' | 'signal' | 'waitopts' | 'idtype' | 'pid';
 
 const SIG: Record<string, Kind[]> = {
   open: ['path', 'oflags', 'mode'],
@@ -61,16 +61,16 @@ const SIG: Record<string, Kind[]> = {
   setfsgid: ['uid'],
   umask: ['mode'],
   ioctl: ['fd', 'hex', 'hex'],
-  kill: ['int', 'signal'],
-  tkill: ['int', 'signal'],
-  tgkill: ['int', 'int', 'signal'],
-  rt_sigqueueinfo: ['int', 'signal', 'ptr'],
-  rt_tgsigqueueinfo: ['int', 'int', 'signal', 'ptr'],
+  kill: ['pid', 'signal'],
+  tkill: ['pid', 'signal'],
+  tgkill: ['pid', 'pid', 'signal'],
+  rt_sigqueueinfo: ['pid', 'signal', 'ptr'],
+  rt_tgsigqueueinfo: ['pid', 'pid', 'signal', 'ptr'],
   pidfd_send_signal: ['fd', 'signal', 'ptr', 'hex'],
-  pidfd_open: ['int', 'hex'],
+  pidfd_open: ['pid', 'hex'],
   pidfd_getfd: ['fd', 'int', 'hex'],
-  wait4: ['int', 'ptr', 'waitopts', 'ptr'],
-  waitid: ['idtype', 'int', 'ptr', 'waitopts', 'ptr'],
+  wait4: ['pid', 'ptr', 'waitopts', 'ptr'],
+  waitid: ['idtype', 'pid', 'ptr', 'waitopts', 'ptr'],
   unshare: ['clone'],
   setns: ['fd', 'clone'],
   personality: ['hex'],
@@ -206,7 +206,7 @@ export function formatCall(
       case 'signal': parts.push(signalName(n)); break;
       case 'waitopts': parts.push(flagsText(n >>> 0, WAITOPTS)); break;
       case 'idtype': parts.push(IDTYPES[n] ?? String(n)); break;
-      case 'uid': parts.push(String(n)); break;
+      case 'uid': case 'pid': parts.push(String(n)); break;
       case 'int': parts.push(BigInt.asIntN(64, a).toString()); break;
       default: parts.push(a === 0n ? (k === 'ptr' ? 'NULL' : '0') : '0x' + a.toString(16));
     }
