@@ -26,8 +26,13 @@
  * scratch files go to a temp dir under /var/tmp, which tvisor sees through
  * `-v` at the same path, so native and tvisor write to the same filesystem.
  *
+ * Process rows (13-16): fork+exit, thread create+join and a pipe ping-pong
+ * between two processes are loops timed inside micro.c like rows 1-5 (row 5
+ * is fork+exec+wait); `make -j2` of a generated C project (row 16) is timed
+ * under timeit like the filesystem rows, the project on a `-v` volume.
+ *
  * Usage: node dist/test/bench/bench.js [--json] [--reps N] [GROUP...]
- * GROUP is micro (rows 1-5, 2c, 3c), startup (6-7) or fs (8-12); none: all.
+ * GROUP is micro (rows 1-5, 2c, 3c), startup (6-7), fs (8-12) or proc (13-16); none: all.
  */
 import { spawnSync } from 'node:child_process';
 import {
@@ -65,7 +70,7 @@ const PYTHON_RUNS = 10;
 const NODE_RUNS = 10;
 
 /** Row groups, chosen by name on the command line (`npm run bench -- fs`); none named: all of them. */
-const GROUPS = ['micro', 'startup', 'fs'] as const;
+const GROUPS = ['micro', 'startup', 'fs', 'proc'] as const;
 type Group = (typeof GROUPS)[number];
 const chosen = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '--reps');
 /** Whether the rows of group `g` run in this invocation. */
@@ -258,7 +263,7 @@ const ratioAtMost = (limit: number) => (r: Row): boolean => ratio(r, 'tvisor') <
 /** Rows 1-5 (loops timed inside micro.c) and the C user-notify reference rows 2c and 3c. */
 function microRows(tmp: string): Row[] {
   const micro = join(tmp, 'micro');
-  const cc = run(['gcc', '-O2', '-Wall', '-o', micro, MICRO_C]);
+  const cc = run(['gcc', '-O2', '-Wall', '-pthread', '-o', micro, MICRO_C]);
   if (!cc.ok) {
     log(`bench: gcc failed: ${cc.error}`);
     process.exit(2);
@@ -311,6 +316,7 @@ function microRows(tmp: string): Row[] {
       name: '`fork` + `execve(/bin/true)` + `waitpid`, µs each (500)',
       unit: 'µs',
       iterations: 500,
+      target: { text: '≤ 1.5×', met: ratioAtMost(1.5) },
       samples: {},
       errors: [],
     },
@@ -402,6 +408,7 @@ const CACHE = '/var/tmp/tvisor-bench';
 const SCRATCH_PARENT = '/var/tmp';
 const SH = '/bin/sh';
 const FIND = '/usr/bin/find';
+const MAKE = '/usr/bin/make';
 const WC = '/usr/bin/wc';
 const GIT = '/usr/bin/git';
 const DD = '/usr/bin/dd';
@@ -827,6 +834,108 @@ function fsRows(tmp: string): Row[] {
   return rows;
 }
 
+// ---------------------------------------------------------------- process rows (13-16)
+
+/** Runs of the `make -j2` row. */
+const MAKE_RUNS = 5;
+/** Translation units in the generated project of row 16. */
+const MAKE_UNITS = 24;
+
+/** A small C project (MAKE_UNITS files of a few functions each, a Makefile) in `dir`; `make -B` rebuilds it all. */
+function makeProject(dir: string): void {
+  mkdirSync(dir, { recursive: true });
+  const objs: string[] = [];
+  for (let i = 0; i < MAKE_UNITS; i++) {
+    const fns = Array.from({ length: 12 }, (_, k) =>
+      `static unsigned f${k}(unsigned x) { for (int j = 0; j < ${k + 3}; j++) x = x * 2654435761u + ${i * 31 + k}; return x; }`,
+    ).join('\n');
+    writeFileSync(
+      join(dir, `u${i}.c`),
+      `#include <stdio.h>\n#include <string.h>\n#include <stdlib.h>\n${fns}\nunsigned u${i}(unsigned x) { return ${Array.from({ length: 12 }, (_, k) => `f${k}(x)`).join(' ^ ')}; }\n`,
+    );
+    objs.push(`u${i}.o`);
+  }
+  const decls = Array.from({ length: MAKE_UNITS }, (_, i) => `unsigned u${i}(unsigned);`).join(' ');
+  const calls = Array.from({ length: MAKE_UNITS }, (_, i) => `u${i}(1)`).join(' ^ ');
+  writeFileSync(join(dir, 'main.c'), `#include <stdio.h>\n${decls}\nint main(void) { printf("%u\\n", ${calls}); return 0; }\n`);
+  writeFileSync(
+    join(dir, 'Makefile'),
+    `CFLAGS = -O2\nOBJS = ${objs.join(' ')} main.o\nprog: $(OBJS)\n\t$(CC) -o $@ $(OBJS)\n%.o: %.c\n\t$(CC) $(CFLAGS) -c -o $@ $<\n`,
+  );
+}
+
+/** Rows 13-16: process creation, threads, a pipe ping-pong, and a parallel build. */
+function procRows(tmp: string): Row[] {
+  const micro = join(tmp, 'micro');
+  if (!existsSync(micro)) {
+    const cc = run(['gcc', '-O2', '-Wall', '-pthread', '-o', micro, MICRO_C]);
+    if (!cc.ok) {
+      log(`bench: gcc failed: ${cc.error}`);
+      process.exit(2);
+    }
+  }
+  const loops: [Row, string, number][] = [
+    [{ id: '13', name: '`fork` + `_exit` + `waitpid`, µs each (1000)', unit: 'µs', iterations: 1000, samples: {}, errors: [] }, 'forkexit', 1000],
+    [{ id: '14', name: 'thread `pthread_create` + `pthread_join`, µs each (5000)', unit: 'µs', iterations: 5000, samples: {}, errors: [] }, 'thread', 1000],
+    [
+      {
+        id: '15',
+        name: 'pipe ping-pong between two processes, one byte each way, µs per round trip (100k)',
+        unit: 'µs',
+        iterations: 100_000,
+        target: { text: '≤ 1.1×', met: ratioAtMost(1.1) },
+        samples: {},
+        errors: [],
+      },
+      'pingpong',
+      1000,
+    ],
+  ];
+  for (const [r, mode, scale] of loops) {
+    log(`bench: row ${r.id}: ${r.name}`);
+    microRow(r, micro, mode, scale);
+  }
+
+  const timeit = join(tmp, 'timeit');
+  if (!existsSync(timeit)) {
+    const cc = run(['gcc', '-O2', '-Wall', '-o', timeit, TIMEIT_C]);
+    if (!cc.ok) {
+      log(`bench: gcc timeit failed: ${cc.error}`);
+      process.exit(2);
+    }
+  }
+  const scratch = mkdtempSync(join(SCRATCH_PARENT, 'tvisor-bench-make-'));
+  const build: Row = {
+    id: '16',
+    name: `\`make -j2 -B\` of a ${MAKE_UNITS + 1}-file C project (gcc -O2), ms (median of ${MAKE_RUNS})`,
+    unit: 'ms',
+    iterations: MAKE_RUNS,
+    target: { text: '≤ 1.1×', met: ratioAtMost(1.1) },
+    samples: {},
+    errors: [],
+  };
+  try {
+    makeProject(scratch);
+    log(`bench: row 16: ${build.name}`);
+    const cmd = [MAKE, '-s', '-j2', '-B', '-C', scratch];
+    const flags = ['-v', `${scratch}:${scratch}`];
+    const outputs: Partial<Record<Variant, string>> = {};
+    const check = (v: Variant) => (t: Timed): string | undefined => {
+      const out = run([join(scratch, 'prog')]);
+      if (!out.ok) return `prog: ${out.error}`;
+      outputs[v] = out.stdout;
+      return outputs.native !== undefined && outputs[v] !== outputs.native ? `prog printed ${out.stdout.trim()}, natively ${outputs.native.trim()}` : undefined;
+    };
+    for (const v of ['native', 'tvisor'] as const) timed(v, timeit, cmd, flags); // warm-up: gcc, headers in the page cache
+    for (let i = 0; i < MAKE_RUNS; i++) {
+      for (const v of rotated(['native', 'tvisor'] as const, i)) record(build, v, timed(v, timeit, cmd, flags), `run ${i + 1}`, check(v));
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return [...loops.map(([r]) => r), build];
+}
+
 // ---------------------------------------------------------------- main
 
 function need(path: string, what: string): void {
@@ -862,6 +971,11 @@ function main(): void {
     need(BWRAP, 'bubblewrap');
     need(PYTHON, 'python3');
   }
+  if (wanted('proc')) {
+    need(MICRO_C, 'micro.c');
+    need(TIMEIT_C, 'timeit.c');
+    need(MAKE, 'make');
+  }
   if (wanted('fs')) {
     need(TIMEIT_C, 'timeit.c');
     need(PYTHON311, 'python3.11');
@@ -878,6 +992,7 @@ function main(): void {
     if (wanted('micro')) all.push(...microRows(tmp));
     if (wanted('startup')) all.push(...startupRows());
     if (wanted('fs')) all.push(...fsRows(tmp));
+    if (wanted('proc')) all.push(...procRows(tmp));
     const info = machine();
     const secs = (Date.now() - started) / 1000;
     const how = [`Everything pinned to CPU 0 (\`taskset -c 0\`).`];
@@ -887,6 +1002,11 @@ function main(): void {
       );
     }
     if (wanted('startup')) how.push('Rows 6–7: wall time of the whole command.');
+    if (wanted('proc'))
+      how.push(
+        'Rows 13–15 are loops timed inside the workload like rows 1–5; row 16 is timed like rows 8–12 (the workload alone, ' +
+          'the project on a `-v` volume at the same path natively and in tvisor).',
+      );
     if (wanted('fs')) {
       how.push(
         'Rows 8–12: time of the workload alone, fork to exit, as measured by a timer process (test/bench/timeit.c) ' +
