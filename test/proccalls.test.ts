@@ -86,6 +86,18 @@ describe('a table of malformed and edge-case process calls', () => {
   });
 });
 
+describe('filters of the workload\u2019s own', () => {
+  it('PR_SET_SECCOMP adds a filter below tvisor\u2019s; one asking for its own listener gets EBUSY, and the sentry survives', () => {
+    const n = native([...SETPRIV, probe, '--seccomp']);
+    const s = tvisorDo(['/proccalls', '--seccomp'], ['-v', `${probe}:/proccalls:ro`]);
+    expect(s.status, s.stderr).toBe(0);
+    const nt = table(n.stdout);
+    expect(nt.get('getppid.after-own-filter')).toBe('EACCES');
+    expect(nt.get('seccomp.new-listener')).toBe('ok'); // natively the chain has no listener yet
+    expect(differences(nt, table(s.stdout))).toEqual({ 'seccomp.new-listener': 'ok -> EBUSY' });
+  });
+});
+
 /** Starts a host process that must outlive every test here; returns its pid and a stopper. */
 function hostSleeper(): { pid: number; alive: () => boolean; stop: () => void } {
   const p = spawn('sleep', ['1000'], { stdio: 'ignore' });

@@ -10,11 +10,15 @@
  * (credentials, limits, clone that succeeds) run in a forked child.
  *
  * Usage: proccalls [--ns]   (--ns: also the namespace-creating calls)
+ *        proccalls --seccomp  (installs filters of its own: prints what they did)
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -106,7 +110,33 @@ static long setpgid_to_other_session(void) {
   return S(SYS_setpgid, 0, getppid()); /* another session's group: EPERM */
 }
 
+/*
+ * A filter of the workload's own (below tvisor's): getppid gets EACCES, everything else is allowed. Then a second
+ * filter asking for a user-notify listener: the kernel allows one listener per filter chain.
+ */
+static int own_filters(void) {
+  struct sock_filter insns[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getppid, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EACCES),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {.len = 4, .filter = insns};
+  if (S(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return 1;
+  report("prctl.set-seccomp-filter", S(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0));
+  report("getppid.after-own-filter", S(SYS_getppid));
+  report("getpid.after-own-filter", S(SYS_getpid));
+  struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+  struct sock_fprog all = {.len = 1, .filter = allow};
+  report("seccomp.filter-tsync", S(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &all));
+  long l = S(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &all);
+  report("seccomp.new-listener", l);
+  report("after.open", S(SYS_openat, AT_FDCWD, "/etc/hostname", 0));
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--seccomp") == 0) return own_filters();
   int ns = argc > 1 && strcmp(argv[1], "--ns") == 0;
   /* An ignored SIGCHLD (inherited) would reap the children before waitpid sees them. */
   signal(SIGCHLD, SIG_DFL);
