@@ -179,8 +179,9 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
   const log = makeLog(cfg);
   const pool = new SlowPool(cfg);
   const table = startProcTable(cfg, log);
-  // Events are taken when the loop yields (the notification loop never waits for them), and after every call
-  // when strace lines are printed, so that they name tasks before these are reaped.
+  // Events are taken when the loop yields (the notification loop never waits for them), and before and after
+  // every call when strace lines are printed, so that they name tasks before these are reaped (a trapped
+  // caller is alive while it waits).
   const tableTimer = table ? setInterval(() => table.update(), TABLE_UPDATE_MS) : undefined;
   tableTimer?.unref();
   const eager = table && cfg.straceFd >= 0 ? table : null;
@@ -215,6 +216,7 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
           return resolve();
         }
         if (n !== null) {
+          eager?.update();
           try {
             dispatch(n, opts);
           } catch (e) {
