@@ -71,6 +71,11 @@ interface Job {
 const YIELD_MS = 20;
 /** How often the process table takes the proc connector's queued events, in ms (when the loop yields). */
 const TABLE_UPDATE_MS = 25;
+/**
+ * With --strace, how long the end may wait for the init's exit event (the kernel sends it after the launcher
+ * could reap the init, so it can come after the listener's POLLHUP), in ms.
+ */
+const STRACE_SETTLE_MS = 200;
 
 function makeLog(cfg: SentryConfig): Logger | undefined {
   if (!cfg.debugLog) return undefined;
@@ -210,6 +215,7 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
         }
         if (n === 'gone') {
           clearInterval(tableTimer);
+          if (eager) eager.settle(STRACE_SETTLE_MS);
           table?.update();
           table?.close();
           server?.close();

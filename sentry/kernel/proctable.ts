@@ -289,6 +289,20 @@ export class ProcTable {
     for (const pid of members) this.addProcess(pid, old);
   }
 
+  /**
+   * Waits (blocking, up to `ms`) until the init's exit event has been applied, for the last strace line: the
+   * kernel reports an exit after the parent may already have reaped the task.
+   */
+  settle(ms: number): void {
+    const end = Date.now() + ms;
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      this.update();
+      if (!this.entries.has(this.initPid) || !this.source || Date.now() >= end) return;
+      Atomics.wait(nap, 0, 0, 2);
+    }
+  }
+
   /** Unsubscribes from the event source. */
   close(): void {
     this.source?.close();
