@@ -56,6 +56,8 @@ export interface SandboxState {
   sentry: { pid: number; startTime: number };
   cgroup?: CgroupRecord;
   annotations?: Record<string, string>;
+  /** The id was generated (`do` without --name): nobody can name the entry, so a stale one is swept by the next registration. */
+  generatedId?: boolean;
 }
 
 /** runc's `state` output (runc state.go cState). */
@@ -156,6 +158,8 @@ const EWOULDBLOCK = 11;
 
 /** What the registering command knows up front. */
 export interface RegisterInfo {
+  /** The id was generated rather than chosen (see SandboxState.generatedId). */
+  generatedId?: boolean;
   bundle: string;
   rootfs: string;
   cgroup?: CgroupRecord;
@@ -237,7 +241,8 @@ export class Registration {
         sentry: { pid: process.pid, startTime: processStartTime(process.pid) },
         ...(info.cgroup ? { cgroup: info.cgroup } : {}),
         ...(info.annotations ? { annotations: info.annotations } : {}),
-      });
+        ...(info.generatedId ? { generatedId: true } : {}),
+      }).sweep(root);
     }
   }
 
@@ -258,6 +263,40 @@ export class Registration {
     }
     closeSync(this.lockFd);
     this.lockFd = -1;
+  }
+
+  /**
+   * Removes the stale entries of unnamed sandboxes under `root` (their tvisor died; no command can name them),
+   * each under its lock, and returns this registration.
+   */
+  private sweep(root: string): this {
+    for (const name of readdirSync(root)) {
+      const dir = sandboxDir(root, name);
+      if (dir === this.dir) continue;
+      let st: SandboxState;
+      try {
+        st = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as SandboxState;
+      } catch {
+        continue;
+      }
+      if (!st.generatedId || isLive(st)) continue;
+      let fd: number;
+      try {
+        fd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);
+      } catch {
+        continue;
+      }
+      try {
+        if (c.flock(fd, LOCK_EX | LOCK_NB) < 0) continue;
+        clearDir(dir);
+        rmdirSync(dir);
+      } catch {
+        /* raced with another sweep */
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return this;
   }
 
   private write(): void {

@@ -191,6 +191,20 @@ describe('state directory', () => {
     expect(readdirSync(root)).toEqual([]);
   });
 
+  it('sweeps stale entries of unnamed sandboxes, and keeps stale named ones for `state`', () => {
+    const stale = (id: string, generatedId: boolean): void => {
+      mkdirSync(join(root, id), { mode: 0o700 });
+      const st = { ociVersion: '1.0.2', id, status: 'running', pid: 5, bundle: '/', rootfs: '/', created: '', controlSocket: '', sentry: { pid: process.pid, startTime: 1 }, generatedId };
+      writeFileSync(join(root, id, 'state.json'), JSON.stringify(st));
+    };
+    stale('0123abcd', true);
+    stale('named', false);
+    const reg = Registration.create(root, 'other', { bundle: '/', rootfs: '/' });
+    expect(readdirSync(root).sort()).toEqual(['named', 'other']);
+    reg.remove();
+    rmSync(join(root, 'named'), { recursive: true });
+  });
+
   it('refuses ids runc refuses', () => {
     for (const id of ['', '.', '..', 'a/b', 'a b', '../x']) expect(() => readState(root, id)).toThrow('invalid container id format');
   });

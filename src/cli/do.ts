@@ -212,7 +212,7 @@ async function runDo(command: string[], o: DoOptions, stateRoot: string): Promis
   const id = o.name ?? generateId();
   let reg: Registration;
   try {
-    reg = Registration.create(stateRoot, id, { bundle: process.cwd(), rootfs: rootfs || '/' });
+    reg = Registration.create(stateRoot, id, { bundle: process.cwd(), rootfs: rootfs || '/', generatedId: !o.name });
   } catch (e) {
     fatal((e as Error).message);
   }
