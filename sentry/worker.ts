@@ -10,6 +10,7 @@
  * Worker data (`SentryConfig`) is plain JSON; fds are numbers in the
  * process's shared fd table.
  */
+import { writeSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +27,9 @@ import { AT_FDCWD, O_CLOEXEC, O_PATH } from './abi.js';
 import { setRoot, setUnscopedForTests } from './vfs/resolve.js';
 import { configureProcfs } from './vfs/procfs.js';
 import { hostLimits } from './kernel/limits.js';
+import { ProcConnector } from './kernel/cnproc.js';
+import { ProcTable } from './kernel/proctable.js';
+import { serveControl } from './control.js';
 
 /** What the CLI hands the sentry. */
 export interface SentryConfig {
@@ -39,6 +43,8 @@ export interface SentryConfig {
   settings: SandboxOption[];
   /** Path of the JSON debug log, or null. */
   debugLog: string | null;
+  /** Where to serve the control socket (sentry/control.ts), or none. */
+  controlSocket?: string;
   /** TEST ONLY: resolve paths without scoping to the sandbox root (a deliberately vulnerable sentry). */
   testUnscopedResolve?: boolean;
   /** TEST ONLY: serve the kernel's /proc files unchanged (sentry/vfs/procfs.ts), to show the leak tests can fail. */
@@ -66,6 +72,13 @@ interface Job {
 }
 /** How long the loop may keep the event loop waiting, in ms. */
 const YIELD_MS = 20;
+/** How often the process table takes the proc connector's queued events, in ms (when the loop yields). */
+const TABLE_UPDATE_MS = 25;
+/**
+ * With --strace, how long the end may wait for the init's exit event (the kernel sends it after the launcher
+ * could reap the init, so it can come after the listener's POLLHUP), in ms.
+ */
+const STRACE_SETTLE_MS = 200;
 
 function makeLog(cfg: SentryConfig): Logger | undefined {
   if (!cfg.debugLog) return undefined;
@@ -79,6 +92,27 @@ function setup(cfg: SentryConfig): void {
   setUnscopedForTests(cfg.testUnscopedResolve === true);
   configureProcfs({ limits: hostLimits(cfg.initPid, { memoryLimit: cfg.testMemoryLimit }), testRaw: cfg.testRawProc });
   setRoot(openat2(AT_FDCWD, `/proc/${cfg.initPid}/root`, O_PATH | O_CLOEXEC, 0, 0));
+}
+
+/**
+ * The process table (sentry/kernel/proctable.ts), fed by the proc connector, or by /proc scans when the
+ * connector cannot be opened (no CAP_NET_ADMIN in the initial namespaces); null when the init has gone already.
+ */
+function startProcTable(cfg: SentryConfig, log: Logger | undefined): ProcTable | null {
+  let source: ProcConnector | null = null;
+  try {
+    source = ProcConnector.open();
+  } catch (e) {
+    log?.warn({ err: e }, 'proc connector unavailable: the process table rescans /proc');
+  }
+  const strace = cfg.straceFd >= 0 ? (line: string): void => void writeSync(cfg.straceFd, line + '\n') : undefined;
+  try {
+    return new ProcTable({ initPid: cfg.initPid, source, strace });
+  } catch (e) {
+    source?.close();
+    log?.error({ err: e }, 'process table: the init has gone');
+    return null;
+  }
 }
 
 /**
@@ -152,6 +186,17 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
   const platform = new SeccompPlatform(cfg.listenerFd);
   const log = makeLog(cfg);
   const pool = new SlowPool(cfg);
+  const table = startProcTable(cfg, log);
+  // Events are taken when the loop yields (the notification loop never waits for them), and before and after
+  // every call when strace lines are printed, so that they name tasks before these are reaped (a trapped
+  // caller is alive while it waits).
+  const tableTimer = table ? setInterval(() => table.update(), TABLE_UPDATE_MS) : undefined;
+  tableTimer?.unref();
+  const eager = table && cfg.straceFd >= 0 ? table : null;
+  const server =
+    table && cfg.controlSocket
+      ? serveControl(cfg.controlSocket, table, (e) => log?.error({ err: e }, 'control socket'))
+      : undefined;
   const opts = {
     platform,
     entries: indexByNr(tableFor(new Set(cfg.settings))),
@@ -172,14 +217,23 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
           checked = performance.now();
           pool.interruptSignalled(platform);
         }
-        if (n === 'gone') return resolve();
+        if (n === 'gone') {
+          clearInterval(tableTimer);
+          if (eager) eager.settle(STRACE_SETTLE_MS);
+          table?.update();
+          table?.close();
+          server?.close();
+          return resolve();
+        }
         if (n !== null) {
+          eager?.update();
           try {
             dispatch(n, opts);
           } catch (e) {
             log?.error({ err: e, nr: n.nr, tid: n.tid }, 'sentry error');
             platform.reply(n, 0, 38 /* ENOSYS */);
           }
+          eager?.update();
         }
         if (n === null || performance.now() > until) return void setImmediate(pump);
       }

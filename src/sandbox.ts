@@ -196,12 +196,20 @@ function takeFd(pid: number, fd: number): number {
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
+/** How a run is watched from outside (src/state.ts registers it). */
+export interface RunHooks {
+  /** Path of the sentry's control socket (sentry/control.ts); none when absent. */
+  controlSocket?: string;
+  /** Called once with the host pid of the sandbox's init, when the sentry starts. */
+  onStart?: (initPid: number) => void;
+}
+
 /**
  * Runs `spec` to completion. Resolves with the exit status tvisor should
  * exit with: the workload's (128+signal if killed), 126/127 when the command
  * cannot be run / is not found; rejects with LaunchError on a setup error.
  */
-export async function runSandbox(spec: SandboxSpec): Promise<number> {
+export async function runSandbox(spec: SandboxSpec, hooks: RunHooks = {}): Promise<number> {
   // The one rule every caller gets (do, the OCI commands, the library): the host's / is never writable.
   if (spec.overlay === 'none' && (spec.rootfs === '' || isHostRoot(spec.rootfs)))
     throw new LaunchError('overlay "none" on the host\u2019s /: the host\u2019s / is never writable');
@@ -249,11 +257,13 @@ export async function runSandbox(spec: SandboxSpec): Promise<number> {
               straceFd: spec.straceFd,
               settings: sandboxSettings(spec),
               debugLog: spec.debugLog,
+              controlSocket: hooks.controlSocket,
               testUnscopedResolve: spec.testUnscopedResolve,
               testRawProc: spec.testRawProc,
               testMemoryLimit: spec.testMemoryLimit,
             });
           } else config.end('g');
+          hooks.onStart?.(initPid);
         } catch (e) {
           errorLine = (e as Error).message;
           child.kill('SIGKILL');

@@ -16,7 +16,7 @@ import {
 } from '../sentry/platform/bpf.js';
 import { entryNamed, MAX_NR, TABLE, tableFor, type SandboxOption } from '../sentry/syscalls/table.js';
 import { parseStatus } from '../sentry/kernel/task.js';
-import { formatCall, signalName, waitStatusText } from '../sentry/strace/format.js';
+import { formatCall } from '../sentry/strace/format.js';
 import { parseVolume } from '../src/cli/do.js';
 import { syscallMarkdown, syscallRows } from '../src/cli/help.js';
 import { ROOT } from './helpers.js';
@@ -167,15 +167,6 @@ describe('strace formatting', () => {
     expect(formatCall(2, 'clone', [0x50f00n | 0n], new Map(), '0')).toBe(
       '[pid 2] clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM, NULL, NULL, NULL, 0) = 0',
     );
-  });
-
-  it('names signals and wait statuses as strace does', () => {
-    expect([signalName(9), signalName(17), signalName(0), signalName(64), signalName(65)]).toEqual(['SIGKILL', 'SIGCHLD', '0', 'SIGRT_32', '65']);
-    expect(waitStatusText(3 << 8)).toBe('[{WIFEXITED(s) && WEXITSTATUS(s) == 3}]');
-    expect(waitStatusText(9)).toBe('[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL}]');
-    expect(waitStatusText(0x80 | 11)).toBe('[{WIFSIGNALED(s) && WTERMSIG(s) == SIGSEGV && WCOREDUMP(s)}]');
-    expect(waitStatusText((20 << 8) | 0x7f)).toBe('[{WIFSTOPPED(s) && WSTOPSIG(s) == SIGTSTP}]');
-    expect(waitStatusText(0xffff)).toBe('[{WIFCONTINUED(s)}]');
   });
 });
 

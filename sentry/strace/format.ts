@@ -7,6 +7,7 @@
  * handler read (what it acted on), not a second read.
  */
 import { constants } from 'node:os';
+import { signalName } from './events.js';
 
 type Kind = 'fd' | 'path' | 'oflags' | 'mode' | 'int' | 'hex' | 'atflags' | 'uid' | 'clone' | 'ptr' | 'str' | 'signal' | 'waitopts' | 'idtype' | 'pid';
 
@@ -101,35 +102,6 @@ const WAITOPTS: [number, string][] = [
   [0x20000000, '__WNOTHREAD'], [0x40000000, '__WALL'], [0x80000000, '__WCLONE'],
 ];
 const IDTYPES = ['P_ALL', 'P_PID', 'P_PGID', 'P_PIDFD'];
-
-const SIGNAL_NAME = new Map<number, string>();
-for (const [name, n] of Object.entries(constants.signals)) if (!SIGNAL_NAME.has(n) && name !== 'SIGIOT' && name !== 'SIGPOLL') SIGNAL_NAME.set(n, name);
-/** SIGRTMIN as the kernel numbers it (signal(7)); glibc reserves 32 and 33 and calls 34 its SIGRTMIN. */
-const SIGRTMIN = 32;
-
-/** The name of signal `n` (signal(7)): "SIGCHLD", "SIGRT_3" for real-time signals (as strace prints them), "0", or the number. */
-export function signalName(n: number): string {
-  if (n === 0) return '0';
-  const name = SIGNAL_NAME.get(n);
-  if (name) return name;
-  if (n >= SIGRTMIN && n <= 64) return `SIGRT_${n - SIGRTMIN}`;
-  return String(n);
-}
-
-/**
- * A wait status (wait(2): the int wait4 stores, the proc connector's exit_code) as strace prints it:
- * `[{WIFEXITED(s) && WEXITSTATUS(s) == 3}]`, `[{WIFSIGNALED(s) && WTERMSIG(s) == SIGKILL && WCOREDUMP(s)}]`,
- * `[{WIFSTOPPED(s) && WSTOPSIG(s) == SIGTSTP}]`, `[{WIFCONTINUED(s)}]`.
- */
-export function waitStatusText(status: number): string {
-  const sig = status & 0x7f;
-  let inner: string;
-  if (sig === 0) inner = `WIFEXITED(s) && WEXITSTATUS(s) == ${(status >> 8) & 0xff}`;
-  else if (status === 0xffff) inner = 'WIFCONTINUED(s)';
-  else if (sig === 0x7f) inner = `WIFSTOPPED(s) && WSTOPSIG(s) == ${signalName((status >> 8) & 0xff)}`;
-  else inner = `WIFSIGNALED(s) && WTERMSIG(s) == ${signalName(sig)}${status & 0x80 ? ' && WCOREDUMP(s)' : ''}`;
-  return `[{${inner}}]`;
-}
 
 const CLONE_UNSHARE: [number, string][] = [[0x80, 'CLONE_NEWTIME'], ...CLONE];
 

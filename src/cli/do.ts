@@ -10,12 +10,13 @@
  * is not found (the docker/podman convention).
  */
 import { Command, Option } from 'commander';
-import { existsSync, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { capMask, DEFAULT_CAPS } from '../caps.js';
 import { isHostRoot, runSandbox, type Namespace, type Overlay, type SandboxSpec } from '../sandbox.js';
 import { convertMount, doFsConfig, parseTmpfs, parseVolume, rootSetup, type OciMount } from '../oci/mounts.js';
 import { fatal } from './errors.js';
+import { generateId, Registration } from '../state.js';
 import { c } from '../../sentry/native.js';
 
 export { parseVolume };
@@ -100,6 +101,7 @@ interface DoOptions {
   debugLog?: string;
   hostname?: string;
   nestedNamespaces?: boolean;
+  name?: string;
   testAllowSyscall: string[];
   testUnscopedResolve?: boolean;
   testRawProc?: boolean;
@@ -125,20 +127,21 @@ export function doCommand(): Command {
     .option('--debug-log <file>', 'write the sentry\u2019s JSON log (denied calls, errors) to FILE')
     .option('--hostname <name>', 'hostname inside the sandbox')
     .option('--nested-namespaces', 'let the workload create namespaces (clone/unshare CLONE_NEW*, setns); mount(2) stays denied')
+    .option('--name <id>', 'register the sandbox as ID under --root, for `tvisor ps|state|events ID` (default: a generated id, written only to --debug-log)')
     .addOption(new Option('--test-allow-syscall <name>', 'TEST ONLY: let the filter pass NAME').argParser(collect).default([]).hideHelp())
     .addOption(new Option('--test-unscoped-resolve', 'TEST ONLY: a deliberately vulnerable path resolution').hideHelp())
     .addOption(new Option('--test-raw-proc', 'TEST ONLY: the kernel\u2019s /proc files, not rewritten').hideHelp())
     .addOption(new Option('--test-memory-limit <bytes>', 'TEST ONLY: a memory limit for /proc/meminfo').argParser(Number).hideHelp())
     .passThroughOptions()
-    .action(async (command: string[], o: DoOptions) => {
-      const code = await runDo(command, o);
+    .action(async (command: string[], o: DoOptions, cmd: Command) => {
+      const code = await runDo(command, o, (cmd.optsWithGlobals() as { root: string }).root);
       // _exit(2), not process.exit(): a slow-path thread may still sit in a blocking open of the dead
       // sandbox's FIFO, and Node would wait for it forever.
       c._exit(code);
     });
 }
 
-async function runDo(command: string[], o: DoOptions): Promise<number> {
+async function runDo(command: string[], o: DoOptions, stateRoot: string): Promise<number> {
   const rootfs = o.rootfs ? resolve(o.rootfs) : '';
   if (rootfs && !(existsSync(rootfs) && statSync(rootfs).isDirectory())) fatal(`--rootfs ${o.rootfs}: no such directory`);
   let overlay: Overlay;
@@ -209,9 +212,29 @@ async function runDo(command: string[], o: DoOptions): Promise<number> {
     testRawProc: o.testRawProc,
     testMemoryLimit: o.testMemoryLimit,
   };
+  const id = o.name ?? generateId();
+  let reg: Registration;
   try {
-    return await runSandbox(spec);
+    reg = Registration.create(stateRoot, id, { bundle: process.cwd(), rootfs: rootfs || '/', generatedId: !o.name });
   } catch (e) {
     fatal((e as Error).message);
+  }
+  if (o.debugLog) {
+    // The id of an unnamed sandbox is told here only; the sentry's pino log appends to the same file.
+    const line = { level: 30, time: Date.now(), component: 'tvisor', id, state: reg.dir, msg: 'sandbox registered' };
+    try {
+      appendFileSync(o.debugLog, JSON.stringify(line) + '\n');
+    } catch (e) {
+      reg.remove();
+      fatal(`--debug-log ${o.debugLog}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  try {
+    return await runSandbox(spec, { controlSocket: reg.controlSocket, onStart: (pid) => reg.update({ status: 'running', pid }) });
+  } catch (e) {
+    reg.remove();
+    fatal((e as Error).message);
+  } finally {
+    reg.remove();
   }
 }

@@ -6,6 +6,10 @@ import { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { doCommand } from './do.js';
 import { helpCommand } from './help.js';
+import { psCommand } from './ps.js';
+import { stateCommand } from './state.js';
+import { eventsCommand } from './events.js';
+import { DEFAULT_ROOT } from '../state.js';
 import { PACKAGE_ROOT } from '../../sentry/native.js';
 import { join } from 'node:path';
 import { EXIT_TVISOR_ERROR } from './errors.js';
@@ -22,6 +26,7 @@ export function buildProgram(): Command {
     .description('a gVisor-style sandbox runtime: seccomp user-notify and a TypeScript sentry')
     .version(`tvisor version ${pkg.version}`, '-V, --version')
     .helpCommand(false)
+    .option('--root <dir>', 'directory of the sandboxes’ state (runc’s --root)', DEFAULT_ROOT)
     .enablePositionalOptions()
     .exitOverride((err) => {
       if (err.exitCode === 0) process.exit(0);
@@ -29,6 +34,9 @@ export function buildProgram(): Command {
     })
     .configureOutput(output);
   program.addCommand(doCommand());
+  program.addCommand(psCommand());
+  program.addCommand(stateCommand());
+  program.addCommand(eventsCommand());
   program.addCommand(helpCommand(program));
   for (const c of program.commands) {
     c.exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : EXIT_TVISOR_ERROR));
