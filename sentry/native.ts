@@ -79,6 +79,7 @@ const raw = {
   tkill: libc.func('long syscall(long nr, int tid, int sig)'),
   _exit: libc.func('void _exit(int status)'),
   getpid: libc.func('int getpid()'),
+  sysinfo: libc.func('int sysinfo(void *info)'),
   vmRead: lib.func('long tv_vm_read(int pid, uint64_t addr, void *buf, unsigned long len)'),
   vmWrite: lib.func('long tv_vm_write(int pid, uint64_t addr, void *buf, unsigned long len)'),
   vmReadString: lib.func('long tv_vm_read_string(int pid, uint64_t addr, void *buf, unsigned long max)'),
