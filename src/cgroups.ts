@@ -204,8 +204,9 @@ export interface CreateOptions {
 /**
  * Creates the cgroup of sandbox `o.id` with limits `r` in every hierarchy of a controller tvisor uses, and
  * returns where it is (for the launcher, the sentry and a state file). Before creating, removes stale
- * sandbox cgroups (removeStaleCgroups). Returns null when the host has none of those controllers and `r`
- * asks for nothing: the sandbox then runs without a cgroup.
+ * sandbox cgroups (removeStaleCgroups). Returns null when `r` asks for nothing and the host has none of
+ * those controllers or refuses the new directories (read-only cgroup mounts, no permission): the sandbox
+ * then runs without a cgroup.
  * Errors (CgroupError, nothing left behind): a limit whose controller the host lacks
  * ("--memory: no memory cgroup controller is mounted on this host"), a malformed limit, a cgroup path
  * that is in use by processes, or the kernel refusing a directory or a value (the file and errno named).
@@ -239,12 +240,13 @@ export function createCgroup(r: Resources, o: CreateOptions): CgroupRecord | nul
     for (const c of CONTROLLERS) if (host.mounts[c] && (c !== 'cpuset' || want.has(c))) paths[c] = join(host.mounts[c]!, rel);
   }
   const cg: CgroupRecord = { version: host.version, paths };
+  for (const leaf of new Set(Object.values(paths)))
+    if (existsSync(leaf) && populated(leaf)) throw new CgroupError(`cgroup ${leaf} is in use by other processes`);
   const created: string[] = [];
   try {
     for (const root of new Set(Object.values(host.mounts))) {
-      if (!Object.values(paths).includes(join(root, rel))) continue;
       const leaf = join(root, rel);
-      if (existsSync(leaf) && populated(leaf)) throw new CgroupError(`cgroup ${leaf} is in use by other processes`);
+      if (!Object.values(paths).includes(leaf)) continue;
       // v2: each level enables tvisor's controllers for its children (cgroup.subtree_control) before the next
       // is made; one that cannot be enabled is an error only when a limit needs it (a non-root cgroup with
       // processes of its own refuses with EBUSY: the "no internal processes" rule).
@@ -267,6 +269,8 @@ export function createCgroup(r: Resources, o: CreateOptions): CgroupRecord | nul
     applyLimits(cg, r);
   } catch (e) {
     for (const d of created.reverse()) removeDir(d, 0);
+    // Nothing asked for: a host whose cgroups tvisor cannot write (read-only, not root) runs sandboxes without one.
+    if (want.size === 0 && e instanceof CgroupError) return null;
     throw e;
   }
   return cg;

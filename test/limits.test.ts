@@ -7,7 +7,7 @@
  * controllers and the parsing of the flags and of OCI linux.resources.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
   createCgroup,
   detectCgroupHost,
   formatBytes,
+  newSandboxId,
   oomReport,
   readCgroupStats,
   removeCgroup,
@@ -35,6 +36,8 @@ import { launcherPids, native, TVISOR, tvisorDo, type Run } from './helpers.js';
 
 const MiB = 2 ** 20;
 const HOST = detectCgroupHost();
+/** The host's cgroup v2 mount, if any (on this hybrid host: /sys/fs/cgroup/unified, without controllers). */
+const UNIFIED = readFileSync('/proc/self/mountinfo', 'latin1').split('\n').find((l) => / - cgroup2 /.test(l))?.split(' ')[4];
 
 /** The sandbox cgroup of a running launcher (host pid `pid`), from /proc/<pid>/cgroup and the host's mounts. */
 function cgroupOf(pid: number): CgroupRecord {
@@ -98,8 +101,7 @@ function expectGone(cg: CgroupRecord): void {
   for (const d of Object.values(cg.paths)) expect(existsSync(d), d).toBe(false);
   const id = Object.values(cg.paths)[0]!.split('/').pop()!;
   for (const m of new Set(Object.values(HOST!.mounts))) expect(existsSync(join(m, 'tvisor', id))).toBe(false);
-  const unified = readFileSync('/proc/self/mountinfo', 'latin1').split('\n').find((l) => / - cgroup2 /.test(l))?.split(' ')[4];
-  if (unified) expect(existsSync(join(unified, 'tvisor', id))).toBe(false);
+  if (UNIFIED) expect(existsSync(join(UNIFIED, 'tvisor', id))).toBe(false);
 }
 
 describe.skipIf(!HOST)('limits on this host\u2019s cgroups', () => {
@@ -130,9 +132,16 @@ describe.skipIf(!HOST)('limits on this host\u2019s cgroups', () => {
     expect(launcherPids(process.pid)).toEqual([]);
   });
 
-  it('1 GiB under --memory 128m: the hog is OOM-killed (status 137), tvisor says so, and no swap was used', async () => {
+  it('1 GiB under --memory 128m: the hog is OOM-killed (status 137), tvisor says so; swap is capped', async () => {
     const hog = 'exec python3 -c "b = b\'x\' * (1 << 30); print(len(b))"';
-    const r = await watched(hog, ['--memory', '128m']);
+    // The swap cap, read while the script waits on stdin: memory+swap = memory (v1 memsw), or no swap (v2).
+    const r = await watched(`read _; ${hog}`, ['--memory', '128m'], (cg, release) => {
+      const swap = HOST!.version === 2 ? join(cg.paths.unified!, 'memory.swap.max') : join(cg.paths.memory!, 'memory.memsw.limit_in_bytes');
+      const v = existsSync(swap) ? readFileSync(swap, 'latin1').trim() : 'not accounted';
+      release();
+      return v;
+    });
+    expect([HOST!.version === 2 ? '0' : String(128 * MiB), 'not accounted']).toContain(r.seen);
     expect(r.status).toBe(137);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe('tvisor: the sandbox ran out of memory (limit 128 MiB): OOM killer killed 1 process(es)\n');
@@ -224,6 +233,27 @@ for addr in (0, 1, ro):
     expect(removeCgroup(cg!)).toEqual([]);
     expectGone(cg!);
     expect(removeCgroup(cg!)).toEqual([]); // already gone: tolerated
+  });
+
+  it.skipIf(!UNIFIED || HOST?.version !== 1)('v2 for real on this hybrid host\u2019s unified hierarchy (no controllers): joined, measured, killed with cgroup.kill, removed; limits refused by name', async () => {
+    const host: CgroupHost = { version: 2, mounts: { unified: UNIFIED! } };
+    expect(() => createCgroup({ memory: 128 * MiB, origin: { memory: '--memory' } }, { id: 'x', host })).toThrow(
+      `--memory: the memory cgroup controller is not available in the cgroup v2 hierarchy at ${UNIFIED}`,
+    );
+    const hadParent = existsSync(join(UNIFIED!, 'tvisor'));
+    const id = newSandboxId();
+    const cg = createCgroup({}, { id, host })!;
+    expect(cg).toEqual({ version: 2, paths: { unified: join(UNIFIED!, 'tvisor', id) } });
+    const [procs] = cgroupProcsFiles(cg);
+    const child = spawn('/bin/sh', ['-c', `echo $$ > ${procs}; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo busy; exec sleep 100`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, sig) => res(sig)));
+    await new Promise((res) => child.stdout.once('data', res));
+    expect(readFileSync(procs!, 'latin1')).toBe(`${child.pid}\n`);
+    expect(readCgroupStats(cg).cpu.usage.total).toBeGreaterThan(0);
+    expect(removeCgroup(cg)).toEqual([]);
+    expect(await exited).toBe('SIGKILL');
+    expect(existsSync(cg.paths.unified!)).toBe(false);
+    if (!hadParent) rmdirSync(join(UNIFIED!, 'tvisor'));
   });
 
   it('bad flags: exit 125 with one line naming the flag', () => {
