@@ -60,6 +60,7 @@ const SIG: Record<string, Kind[]> = {
   setfsuid: ['uid'],
   setfsgid: ['uid'],
   umask: ['mode'],
+  sysinfo: ['ptr'],
   ioctl: ['fd', 'hex', 'hex'],
   kill: ['int', 'int'],
 };
