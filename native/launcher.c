@@ -11,16 +11,16 @@
  *
  * Process tree (host pid namespace on the left):
  *   node ── tvisor-launch (L) ── init (I, pid 1 in the sandbox) ── workload (W)
- * L joins the sandbox's cgroup (T_CGROUP), creates the namespaces, forks I
- * (the first process of the new pid namespace) and waits for it. I builds
- * the mount tree, drops capabilities,
+ * L creates the namespaces, forks I (the first process of the new pid
+ * namespace) and waits for it. I builds the mount tree, drops capabilities,
  * sets no_new_privs, installs the seccomp filter with a user-notify listener,
  * reports the listener fd (the sentry takes it with pidfd_getfd), waits for
  * "go", then forks W, forwards signals to it and reaps orphans. Each process
  * has PR_SET_PDEATHSIG(SIGKILL) towards its parent, so the death of Node at
  * any moment kills L, then I, and the death of I (pid 1) makes the kernel
  * kill every process of the pid namespace. All mounts live in the sandbox's
- * mount namespace and vanish with it.
+ * mount namespace and vanish with it. Before any namespace, L joins the
+ * sandbox's cgroup (T_CGROUP), which I and W inherit.
  *
  * Exit status of L: the workload's (128+signal when killed by a signal),
  * 125 on a setup error, 126 when the command cannot be executed, 127 when
