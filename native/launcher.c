@@ -19,7 +19,8 @@
  * has PR_SET_PDEATHSIG(SIGKILL) towards its parent, so the death of Node at
  * any moment kills L, then I, and the death of I (pid 1) makes the kernel
  * kill every process of the pid namespace. All mounts live in the sandbox's
- * mount namespace and vanish with it.
+ * mount namespace and vanish with it. Before any namespace, L joins the
+ * sandbox's cgroup (T_CGROUP), which I and W inherit.
  *
  * Exit status of L: the workload's (128+signal when killed by a signal),
  * 125 on a setup error, 126 when the command cannot be executed, 127 when
@@ -98,6 +99,10 @@ enum tag {
   T_MOUNT = 14,   /* one root setup step, applied in order: u32 kind (S_*), u32 a[5], then four strings each
                    * NUL-terminated: source, destination (inside the new root), fs type, data (see struct step) */
   T_ROOT_RO = 15, /* u32 0/1: the root mount is made read-only after the last step (OCI root.readonly) */
+  T_CGROUP = 16,  /* path of a cgroup.procs file (one record per hierarchy, made by src/cgroups.ts): the
+                   * launcher writes its pid into each before it creates any namespace, so init and every
+                   * sandbox process start in the sandbox's cgroup, which is also the root of the sandbox's
+                   * cgroup namespace */
 };
 
 /*
@@ -162,6 +167,8 @@ static struct {
   uint32_t uid, gid;
   gid_t groups[64];
   int n_groups;
+  char *cgroup_procs[16];
+  int n_cgroup;
 } cfg;
 
 static const char *stage = "start";
@@ -273,6 +280,10 @@ static void read_config(void) {
       for (uint32_t i = 2; i < len / 4 && cfg.n_groups < 64; i++) cfg.groups[cfg.n_groups++] = w[i];
       break;
     }
+    case T_CGROUP:
+      if (cfg.n_cgroup >= 16) { errno = E2BIG; die("too many cgroups"); }
+      cfg.cgroup_procs[cfg.n_cgroup++] = v;
+      break;
     default: errno = EINVAL; die("unknown record %u", tag);
     }
   }
@@ -773,6 +784,18 @@ static void loopback_up(void) {
   close(s);
 }
 
+/* Moves this process into the sandbox's cgroup (T_CGROUP); its children, init first, inherit it. */
+static void join_cgroups(void) {
+  stage = "cgroup";
+  char pid[16];
+  int n = snprintf(pid, sizeof pid, "%d", (int)getpid());
+  for (int i = 0; i < cfg.n_cgroup; i++) {
+    int fd = open(cfg.cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || write(fd, pid, (size_t)n) != n) die("joining %s", cfg.cgroup_procs[i]);
+    close(fd);
+  }
+}
+
 static void enter_namespaces(uint32_t *new_flags) {
   stage = "namespaces";
   static const uint32_t order[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
@@ -1080,6 +1103,7 @@ int main(int argc, char **argv) {
     if (overlay_lock < 0) die("directory %s", cfg.overlay + 4);
     if (flock(overlay_lock, LOCK_EX | LOCK_NB) < 0) die("directory %s is in use by another sandbox", cfg.overlay + 4);
   }
+  join_cgroups();
   uint32_t created;
   enter_namespaces(&created);
   if (created & CLONE_NEWNET) loopback_up();

@@ -88,6 +88,7 @@ const raw = {
   setsockopt: libc.func('int setsockopt(int fd, int level, int name, void *val, unsigned int len)'),
   getsockopt: libc.func('int getsockopt(int fd, int level, int name, void *val, void *len)'),
   flock: libc.func('int flock(int fd, int op)'),
+  sysinfo: libc.func('int sysinfo(void *info)'),
   vmRead: lib.func('long tv_vm_read(int pid, uint64_t addr, void *buf, unsigned long len)'),
   vmWrite: lib.func('long tv_vm_write(int pid, uint64_t addr, void *buf, unsigned long len)'),
   vmReadString: lib.func('long tv_vm_read_string(int pid, uint64_t addr, void *buf, unsigned long max)'),

@@ -26,7 +26,7 @@ import { setMayBlock, type Resume } from './syscalls/file.js';
 import { AT_FDCWD, O_CLOEXEC, O_PATH } from './abi.js';
 import { setRoot, setUnscopedForTests } from './vfs/resolve.js';
 import { configureProcfs } from './vfs/procfs.js';
-import { hostLimits } from './kernel/limits.js';
+import { cgroupLimits, hostLimits, setSandboxLimits, type CgroupRecord } from './kernel/limits.js';
 import { ProcConnector } from './kernel/cnproc.js';
 import { ProcTable } from './kernel/proctable.js';
 import { serveControl } from './control.js';
@@ -49,8 +49,8 @@ export interface SentryConfig {
   testUnscopedResolve?: boolean;
   /** TEST ONLY: serve the kernel's /proc files unchanged (sentry/vfs/procfs.ts), to show the leak tests can fail. */
   testRawProc?: boolean;
-  /** TEST ONLY: a memory limit in bytes for /proc/meminfo, as a cgroup would set it (sentry/kernel/limits.ts). */
-  testMemoryLimit?: number;
+  /** The sandbox's cgroup (src/cgroups.ts), whose limits /proc/meminfo, /proc/cpuinfo and sysinfo report; none: the host's. */
+  cgroup?: CgroupRecord;
 }
 
 /**
@@ -90,7 +90,8 @@ function makeLog(cfg: SentryConfig): Logger | undefined {
 function setup(cfg: SentryConfig): void {
   c.umask(0);
   setUnscopedForTests(cfg.testUnscopedResolve === true);
-  configureProcfs({ limits: hostLimits(cfg.initPid, { memoryLimit: cfg.testMemoryLimit }), testRaw: cfg.testRawProc });
+  setSandboxLimits(cfg.cgroup ? cgroupLimits(cfg.cgroup, cfg.initPid) : hostLimits(cfg.initPid));
+  configureProcfs({ testRaw: cfg.testRawProc });
   setRoot(openat2(AT_FDCWD, `/proc/${cfg.initPid}/root`, O_PATH | O_CLOEXEC, 0, 0));
 }
 

@@ -16,6 +16,7 @@ import { buildFilter } from '../sentry/platform/bpf.js';
 import type { SandboxOption } from '../sentry/syscalls/table.js';
 import { runSentry } from '../sentry/worker.js';
 import type { MountStep } from './oci/mounts.js';
+import { CgroupError, cgroupProcsFiles, createCgroup, newSandboxId, oomReport, removeCgroup, type CgroupRecord, type Resources } from './cgroups.js';
 
 /** CLONE_NEW* flags (clone(2)) by OCI namespace type (runtime-spec config-linux.md "namespaces"). */
 export const NS_FLAGS = {
@@ -63,6 +64,12 @@ export interface SandboxSpec {
   noNewPrivileges: boolean;
   hostname?: string;
   user?: { uid: number; gid: number; additionalGids: number[] };
+  /** Limits, enforced with the sandbox's cgroup (src/cgroups.ts); none: a cgroup without limits, when the host has one. */
+  resources?: Resources;
+  /** The sandbox's cgroup path from each hierarchy's root (OCI linux.cgroupsPath); default tvisor/<id>. */
+  cgroupsPath?: string;
+  /** The sandbox's id (names its cgroup); default: a random one. */
+  id?: string;
   /** fd for strace lines (-1: off; on adds the `strace` setting to the table). */
   straceFd: number;
   /** Settings that change the syscall table for this sandbox (sentry/syscalls/table.ts SandboxOption); `strace` is implied by straceFd. */
@@ -74,8 +81,6 @@ export interface SandboxSpec {
   testUnscopedResolve?: boolean;
   /** TEST ONLY: the kernel's /proc files unchanged (see sentry/vfs/procfs.ts). */
   testRawProc?: boolean;
-  /** TEST ONLY: a memory limit (bytes) shown by /proc/meminfo (see sentry/kernel/limits.ts). */
-  testMemoryLimit?: number;
 }
 
 /**
@@ -97,7 +102,7 @@ export class LaunchError extends Error {}
 
 const T = {
   END: 0, NS_NEW: 1, NS_JOIN: 2, ROOTFS: 3, OVERLAY: 4, CWD: 6, ENV: 7, ARG: 8, CAPS: 9, FILTER: 10,
-  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15,
+  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15, CGROUP: 16,
 } as const;
 
 /** Step kinds (native/launcher.c enum step_kind). */
@@ -151,9 +156,10 @@ export function sandboxSettings(spec: SandboxSpec): SandboxOption[] {
   return [...s];
 }
 
-/** Encodes `spec` as the launcher's config stream (exported for tests). */
-export function encodeSpec(spec: SandboxSpec): Buffer {
+/** Encodes `spec` as the launcher's config stream, with `cgroupProcs` the cgroup.procs files to join (exported for tests). */
+export function encodeSpec(spec: SandboxSpec, cgroupProcs: string[] = []): Buffer {
   const parts: Buffer[] = [];
+  for (const f of cgroupProcs) parts.push(record(T.CGROUP, Buffer.from(f)));
   for (const ns of spec.namespaces) {
     const flag = NS_FLAGS[ns.type];
     parts.push(ns.path ? record(T.NS_JOIN, Buffer.concat([u32(flag), cstr(ns.path)])) : record(T.NS_NEW, u32(flag)));
@@ -200,19 +206,42 @@ const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', '
 export interface RunHooks {
   /** Path of the sentry's control socket (sentry/control.ts); none when absent. */
   controlSocket?: string;
-  /** Called once with the host pid of the sandbox's init, when the sentry starts. */
-  onStart?: (initPid: number) => void;
+  /** Called once with the host pid of the sandbox's init and its cgroup (null: none), when the sentry starts. */
+  onStart?: (initPid: number, cgroup: CgroupRecord | null) => void;
 }
 
 /**
  * Runs `spec` to completion. Resolves with the exit status tvisor should
  * exit with: the workload's (128+signal if killed), 126/127 when the command
- * cannot be run / is not found; rejects with LaunchError on a setup error.
+ * cannot be run / is not found; rejects with LaunchError on a setup error
+ * (a limit the host's cgroups cannot enforce among them). The sandbox's
+ * cgroup is created first and removed at the end whatever happened; when
+ * the OOM killer killed processes in it, one line says so on stderr.
  */
 export async function runSandbox(spec: SandboxSpec, hooks: RunHooks = {}): Promise<number> {
   // The one rule every caller gets (do, the OCI commands, the library): the host's / is never writable.
   if (spec.overlay === 'none' && (spec.rootfs === '' || isHostRoot(spec.rootfs)))
     throw new LaunchError('overlay "none" on the host\u2019s /: the host\u2019s / is never writable');
+  let cgroup: CgroupRecord | null;
+  try {
+    cgroup = createCgroup(spec.resources ?? {}, { id: spec.id ?? newSandboxId(), path: spec.cgroupsPath });
+  } catch (e) {
+    if (e instanceof CgroupError) throw new LaunchError(e.message);
+    throw e;
+  }
+  try {
+    return await launch(spec, cgroup, hooks);
+  } finally {
+    if (cgroup) {
+      const oom = oomReport(cgroup);
+      if (oom) process.stderr.write(`tvisor: ${oom}\n`);
+      for (const d of removeCgroup(cgroup)) process.stderr.write(`tvisor: could not remove the sandbox's cgroup ${d}\n`);
+    }
+  }
+}
+
+/** Starts the launcher for `spec` in `cgroup` and runs the sentry until the sandbox is gone (see runSandbox). */
+async function launch(spec: SandboxSpec, cgroup: CgroupRecord | null, hooks: RunHooks): Promise<number> {
   const child = spawn(LAUNCHER_PATH, [], {
     // The sandbox's pid 1 is a fork of the launcher: its /proc/1/cmdline must not name a host path.
     argv0: 'tvisor-launch',
@@ -222,7 +251,7 @@ export async function runSandbox(spec: SandboxSpec, hooks: RunHooks = {}): Promi
   const config = child.stdio[3] as Writable;
   const status = child.stdio[4] as Readable;
   config.on('error', () => {}); // EPIPE when the launcher fails early: reported through its status
-  config.write(encodeSpec(spec));
+  config.write(encodeSpec(spec, cgroup ? cgroupProcsFiles(cgroup) : []));
 
   let initPid = 0;
   let errorLine = '';
@@ -260,10 +289,10 @@ export async function runSandbox(spec: SandboxSpec, hooks: RunHooks = {}): Promi
               controlSocket: hooks.controlSocket,
               testUnscopedResolve: spec.testUnscopedResolve,
               testRawProc: spec.testRawProc,
-              testMemoryLimit: spec.testMemoryLimit,
+              cgroup: cgroup ?? undefined,
             });
           } else config.end('g');
-          hooks.onStart?.(initPid);
+          hooks.onStart?.(initPid, cgroup);
         } catch (e) {
           errorLine = (e as Error).message;
           child.kill('SIGKILL');

@@ -31,11 +31,7 @@ export const CONTROL_SOCKET = 'ctl.sock';
 /** Container status (runtime-spec runtime.md "State"; paused comes with the OCI commands). */
 export type Status = 'created' | 'running' | 'stopped';
 
-/** The sandbox's cgroups, as src/cgroups.ts creates them: the version and the directory of each controller (v1) or the one directory (v2, key ""). */
-export interface CgroupRecord {
-  version: 1 | 2;
-  paths: Record<string, string>;
-}
+import type { CgroupRecord } from '../sentry/kernel/limits.js';
 
 /** The content of state.json. */
 export interface SandboxState {

@@ -290,7 +290,7 @@ describe('meminfo and cpuinfo follow the sandbox\u2019s limits', () => {
     const host = /MemTotal:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'latin1'))![1];
     const r = sandboxSh('grep MemTotal /proc/meminfo');
     expect(r.stdout).toMatch(new RegExp(`^MemTotal:\\s+${host} kB\\n$`));
-    const lim = sandboxSh("grep -E '^Mem(Total|Free|Available):' /proc/meminfo; free -b | grep Mem:", ['--test-memory-limit', String(256 << 20)]);
+    const lim = sandboxSh("grep -E '^Mem(Total|Free|Available):' /proc/meminfo; free -b | grep Mem:", ['--memory', '256m']);
     const kb = Object.fromEntries([...lim.stdout.matchAll(/^(\w+):\s+(\d+) kB$/gm)].map((m) => [m[1], Number(m[2])]));
     expect(kb.MemTotal).toBe(262144);
     expect(kb.MemFree).toBeLessThanOrEqual(262144);

@@ -100,7 +100,7 @@ describe('tvisor ps', () => {
   it('lists exactly the sandbox\u2019s processes: host pids in json, sandbox pids, commands and paths in the table', async () => {
     const host = spawn('sleep', ['100'], { stdio: 'ignore' }); // a host process that must never appear
     try {
-      start('ps1', ['/bin/sh', '-c', 'cd /usr/lib; sleep 100 & sleep 100 & wait'], ['--rootfs', DEBIAN_ROOTFS]);
+      start('ps1', ['/bin/sh', '-c', 'cd /usr/lib; sleep 100 & sleep 100 & wait'], ['--rootfs', DEBIAN_ROOTFS, '--memory', '256m', '--pids', '100']);
       const pids = await until(() => (psJson('ps1').length === 4 ? psJson('ps1') : null));
       expect(pids).not.toBeNull();
       const st = JSON.parse(state('ps1').stdout) as { pid: number; status: string };
@@ -127,11 +127,20 @@ describe('tvisor ps', () => {
 
       const ev = tvisor(['--root', root, 'events', '--stats', 'ps1']);
       expect(ev.status).toBe(0);
-      const line = JSON.parse(ev.stdout) as { type: string; id: string; data: { pids: { current: number } } };
+      const line = JSON.parse(ev.stdout) as {
+        type: string;
+        id: string;
+        data: { pids: { current: number; limit: number }; memory: { usage: { usage: number; limit: number } }; cpu: { usage: { total: number } } };
+      };
       expect(line.type).toBe('stats');
       expect(line.id).toBe('ps1');
       const threads = pids.reduce((n, p) => n + readdirSync(`/proc/${p}/task`).length, 0);
       expect(line.data.pids.current).toBe(threads);
+      // From the sandbox's cgroup: its limits and what it uses.
+      expect(line.data.pids.limit).toBe(100);
+      expect(line.data.memory.usage.limit).toBe(256 * 1024 * 1024);
+      expect(line.data.memory.usage.usage).toBeGreaterThan(0);
+      expect(line.data.cpu.usage.total).toBeGreaterThan(0);
     } finally {
       host.kill();
     }

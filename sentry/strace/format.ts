@@ -61,6 +61,7 @@ const SIG: Record<string, Kind[]> = {
   setfsuid: ['uid'],
   setfsgid: ['uid'],
   umask: ['mode'],
+  sysinfo: ['ptr'],
   ioctl: ['fd', 'hex', 'hex'],
   kill: ['pid', 'signal'],
   tkill: ['pid', 'signal'],

@@ -12,6 +12,7 @@
 import { constants } from 'node:os';
 import { __O_TMPFILE, O_CREAT, O_DIRECTORY, O_RDWR, O_TRUNC, O_WRONLY } from '../abi.js';
 import { fileHandlers } from './file.js';
+import { infoHandlers } from './info.js';
 import { processHandlers } from './process.js';
 import type { Handler } from './types.js';
 
@@ -241,7 +242,7 @@ const SPECS: Record<string, Spec> = {
   ),
   ...group(
     `getpid getppid gettid getuid geteuid getgid getegid getresuid getresgid getgroups getpgrp getpgid getsid
-     capget setpgid setsid uname sysinfo getrusage getrlimit prlimit64 setrlimit kcmp`,
+     capget setpgid setsid uname getrusage getrlimit prlimit64 setrlimit kcmp`,
     allow('identity and limits of the caller; prlimit64 and kcmp name other tasks by pid, which the pid namespace confines'),
   ),
   personality: {
@@ -249,6 +250,7 @@ const SPECS: Record<string, Spec> = {
     support: 'partial',
     rules: PERSONALITY_ALLOWED.map(([value, note]) => ({ index: 0, op: 'eq' as const, value, action: 'allow' as const, note })),
   },
+  sysinfo: trap(infoHandlers.sysinfo, 'answered by the sentry: totalram and freeram are the sandbox\u2019s memory limit and what is left of it'),
   ...group(
     `setuid setgid setreuid setregid setresuid setresgid setfsuid setfsgid setgroups capset umask`,
     trap(p.credentials, 'continued; the sentry drops its cached credentials of the caller'),

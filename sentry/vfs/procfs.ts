@@ -32,7 +32,7 @@
 import { readSync, writeSync } from 'node:fs';
 import { constants, release } from 'node:os';
 import { c, check, closeFd, openat2, readlinkat } from '../native.js';
-import type { Limits } from '../kernel/limits.js';
+import { sandboxLimits } from '../kernel/limits.js';
 import { asCallerExactly, callerHasPtrace } from '../kernel/creds.js';
 import type { Task } from '../kernel/task.js';
 import { cmdline, filterCpuinfo, rewriteMeminfo, rewriteMountinfo, rewriteMounts, rewriteMountstats, swaps } from './proctext.js';
@@ -81,17 +81,15 @@ export function classify(path: string): ProcKind | null {
   return m ? (m[1] as ProcKind) : null;
 }
 
-let limits: Limits | undefined;
 /** TEST ONLY: serve the kernel's files unchanged, to show the leak tests catch a missing rewrite. */
 let raw = false;
 
 /**
- * Sets what meminfo and cpuinfo report (sentry/kernel/limits.ts) and, for
- * tests only, `raw` (no file is served: the kernel's own go through).
+ * For tests only, `raw`: no file is served, the kernel's own go through.
+ * (What meminfo and cpuinfo report comes from sentry/kernel/limits.ts.)
  * Called once per sentry thread, before any call is handled.
  */
-export function configureProcfs(o: { limits: Limits; testRaw?: boolean }): void {
-  limits = o.limits;
+export function configureProcfs(o: { testRaw?: boolean }): void {
   raw = o.testRaw === true;
 }
 
@@ -132,7 +130,7 @@ function readAll(fd: number): string {
 
 /** The text the sandbox sees for `kind`, from the kernel's own file open at `fd`. */
 function content(kind: ProcKind, fd: number): string {
-  const l = limits!;
+  const l = sandboxLimits();
   switch (kind) {
     case 'mountinfo':
       return rewriteMountinfo(readAll(fd));
@@ -141,7 +139,7 @@ function content(kind: ProcKind, fd: number): string {
     case 'mountstats':
       return rewriteMountstats(readAll(fd));
     case 'meminfo':
-      return rewriteMeminfo(readAll(fd), l.memoryLimit(), l.memoryUsage());
+      return rewriteMeminfo(readAll(fd), l.memoryLimit(), l.memoryUsage(), l.memoryCache());
     case 'cpuinfo':
       return filterCpuinfo(readAll(fd), l.cpus());
     case 'cmdline':

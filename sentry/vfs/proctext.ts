@@ -116,9 +116,13 @@ const NOT_RAM = /^(Swap|Vmalloc|Hugepagesize|Hugetlb|DirectMap|CommitLimit|Commi
  * total if smaller); MemFree and MemAvailable what is left of it, given the
  * sandbox's `usage` (bytes), and never more than the host has free; every
  * other amount of RAM is capped at MemTotal, so `free` never shows more used
- * or cached than there is. Swap, vmalloc and huge page lines are kept.
+ * or cached than there is. With a known usage, the host's caches are not the
+ * sandbox's: Buffers and SReclaimable become 0 and Cached the sandbox's page
+ * cache (`cache`, bytes; the host's when null) within its usage, so
+ * total - free - buffers - cached (`free`'s "used") is never negative.
+ * Swap, vmalloc and huge page lines are kept.
  */
-export function rewriteMeminfo(text: string, limit: number | null, usage: number | null): string {
+export function rewriteMeminfo(text: string, limit: number | null, usage: number | null, cache: number | null = null): string {
   if (limit === null) return text;
   const kb = new Map<string, number>();
   for (const m of text.matchAll(/^([^:\n]+):\s+(\d+) kB$/gm)) kb.set(m[1]!, Number(m[2]));
@@ -131,6 +135,11 @@ export function rewriteMeminfo(text: string, limit: number | null, usage: number
     ['MemFree', Math.min(kb.get('MemFree') ?? room, room)],
     ['MemAvailable', Math.min(kb.get('MemAvailable') ?? room, room)],
   ]);
+  if (usage !== null) {
+    const used = total - set.get('MemFree')!;
+    set.set('Buffers', 0).set('SReclaimable', 0);
+    set.set('Cached', Math.min(cache === null ? (kb.get('Cached') ?? 0) : Math.floor(cache / 1024), used));
+  }
   return text.replace(/^([^:\n]+):(\s+)(\d+) kB$/gm, (line, key: string, space: string, value: string) => {
     const v = set.get(key) ?? (NOT_RAM.test(key) ? Number(value) : Math.min(Number(value), total));
     // Keep the kernel's column: the value is right-aligned with the spaces before it.

@@ -11,12 +11,14 @@
  */
 import { Command, Option } from 'commander';
 import { appendFileSync, existsSync, mkdirSync, openSync, realpathSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { capMask, DEFAULT_CAPS } from '../caps.js';
 import { isHostRoot, runSandbox, type Namespace, type Overlay, type SandboxSpec } from '../sandbox.js';
 import { convertMount, doFsConfig, parseTmpfs, parseVolume, rootSetup, type OciMount } from '../oci/mounts.js';
 import { fatal } from './errors.js';
 import { generateId, Registration } from '../state.js';
+import type { Resources } from '../cgroups.js';
 import { c } from '../../sentry/native.js';
 
 export { parseVolume };
@@ -88,6 +90,49 @@ export function parseOverlay(text: string, rootfs: string): Overlay {
   return { dir: realpathSync(path) }; // the launcher opens it with O_NOFOLLOW
 }
 
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30, t: 2 ** 40 };
+
+/**
+ * Parses a memory size as docker does (`--memory`): a number, optionally with a fraction, then an optional
+ * binary unit b, k, m, g or t (any case, optionally followed by "b" or "ib": 128m, 1.5G, 512MiB); bytes,
+ * rounded down. Throws Error (naming `flag`) on anything else, and below 6 MiB (docker's minimum: less cannot
+ * start a process).
+ */
+export function parseMemory(text: string, flag = '--memory'): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?$/i.exec(text.trim());
+  if (!m) throw new Error(`${flag} ${text}: want a size like 128m or 1.5g (units b, k, m, g, t)`);
+  const bytes = Math.floor(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!);
+  if (!Number.isSafeInteger(bytes)) throw new Error(`${flag} ${text}: too large`);
+  if (bytes < 6 * 2 ** 20) throw new Error(`${flag} ${text}: the minimum is 6m`);
+  return bytes;
+}
+
+/** Parses `--pids N`: a positive integer, the most tasks (processes and threads) the sandbox may hold. */
+export function parsePids(text: string): number {
+  if (!/^\d+$/.test(text.trim()) || Number(text) < 1 || !Number.isSafeInteger(Number(text)))
+    throw new Error(`--pids ${text}: want a positive number of tasks`);
+  return Number(text);
+}
+
+/**
+ * Parses `--cpus N` as docker does: CPUs as a decimal from 0.01 to the host's CPU count (`ncpu`), turned into a
+ * CFS quota per 100 ms period (cpu.max "150000 100000" for 1.5). Throws Error on anything else.
+ */
+export function parseCpus(text: string, ncpu: number = availableParallelism()): { cpuQuota: number; cpuPeriod: number } {
+  const cpus = /^\d+(?:\.\d+)?$/.test(text.trim()) ? Number(text) : NaN;
+  if (!(cpus >= 0.01 && cpus <= ncpu)) throw new Error(`--cpus ${text}: want a number of CPUs from 0.01 to ${ncpu} (the host has ${ncpu})`);
+  return { cpuQuota: Math.round(cpus * 100000), cpuPeriod: 100000 };
+}
+
+/** The Resources of `do`'s --memory, --pids and --cpus (Error naming the flag on bad input). */
+export function doResources(o: { memory?: string; pids?: string; cpus?: string }): Resources {
+  const r: Resources = { origin: { memory: '--memory', pids: '--pids', cpu: '--cpus' } };
+  if (o.memory !== undefined) r.memory = parseMemory(o.memory);
+  if (o.pids !== undefined) r.pids = parsePids(o.pids);
+  if (o.cpus !== undefined) Object.assign(r, parseCpus(o.cpus));
+  return r;
+}
+
 interface DoOptions {
   rootfs?: string;
   overlay: string;
@@ -102,10 +147,12 @@ interface DoOptions {
   hostname?: string;
   nestedNamespaces?: boolean;
   name?: string;
+  memory?: string;
+  pids?: string;
+  cpus?: string;
   testAllowSyscall: string[];
   testUnscopedResolve?: boolean;
   testRawProc?: boolean;
-  testMemoryLimit?: number;
 }
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -128,10 +175,12 @@ export function doCommand(): Command {
     .option('--hostname <name>', 'hostname inside the sandbox')
     .option('--nested-namespaces', 'let the workload create namespaces (clone/unshare CLONE_NEW*, setns); mount(2) stays denied')
     .option('--name <id>', 'register the sandbox as ID under --root, for `tvisor ps|state|events ID` (default: a generated id, written only to --debug-log)')
+    .option('--memory <size>', 'memory limit, no swap (cgroup; e.g. 128m, 1g): past it the OOM killer ends processes')
+    .option('--pids <n>', 'most tasks (processes and threads) at once (cgroup): fork fails with EAGAIN past it')
+    .option('--cpus <n>', 'CPU time, in CPUs (cgroup CFS quota; e.g. 0.5, 1.5)')
     .addOption(new Option('--test-allow-syscall <name>', 'TEST ONLY: let the filter pass NAME').argParser(collect).default([]).hideHelp())
     .addOption(new Option('--test-unscoped-resolve', 'TEST ONLY: a deliberately vulnerable path resolution').hideHelp())
     .addOption(new Option('--test-raw-proc', 'TEST ONLY: the kernel\u2019s /proc files, not rewritten').hideHelp())
-    .addOption(new Option('--test-memory-limit <bytes>', 'TEST ONLY: a memory limit for /proc/meminfo').argParser(Number).hideHelp())
     .passThroughOptions()
     .action(async (command: string[], o: DoOptions, cmd: Command) => {
       const code = await runDo(command, o, (cmd.optsWithGlobals() as { root: string }).root);
@@ -146,7 +195,9 @@ async function runDo(command: string[], o: DoOptions, stateRoot: string): Promis
   if (rootfs && !(existsSync(rootfs) && statSync(rootfs).isDirectory())) fatal(`--rootfs ${o.rootfs}: no such directory`);
   let overlay: Overlay;
   let root;
+  let resources: Resources;
   try {
+    resources = doResources(o);
     overlay = parseOverlay(o.overlay, rootfs);
     const extra: OciMount[] = [];
     for (const v of o.volume) {
@@ -191,6 +242,7 @@ async function runDo(command: string[], o: DoOptions, stateRoot: string): Promis
     }
   }
   const caps = capMask(DEFAULT_CAPS);
+  const id = o.name ?? generateId();
   const spec: SandboxSpec = {
     args: command,
     env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
@@ -210,9 +262,9 @@ async function runDo(command: string[], o: DoOptions, stateRoot: string): Promis
     allowOverride: o.testAllowSyscall,
     testUnscopedResolve: o.testUnscopedResolve,
     testRawProc: o.testRawProc,
-    testMemoryLimit: o.testMemoryLimit,
+    resources,
+    id,
   };
-  const id = o.name ?? generateId();
   let reg: Registration;
   try {
     reg = Registration.create(stateRoot, id, { bundle: process.cwd(), rootfs: rootfs || '/', generatedId: !o.name });
@@ -230,7 +282,8 @@ async function runDo(command: string[], o: DoOptions, stateRoot: string): Promis
     }
   }
   try {
-    return await runSandbox(spec, { controlSocket: reg.controlSocket, onStart: (pid) => reg.update({ status: 'running', pid }) });
+    return await runSandbox(spec, { controlSocket: reg.controlSocket, onStart: (pid, cgroup) => reg.update({ status: 'running', pid, ...(cgroup ? { cgroup } : {}) }),
+    });
   } catch (e) {
     reg.remove();
     fatal((e as Error).message);

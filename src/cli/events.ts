@@ -5,12 +5,15 @@
  * `data` follows runc's types (libcontainer/cgroups stats as runc events.go
  * prints them): `pids.current` is the number of tasks (threads) in the
  * sentry's process table, as a pids cgroup counts them; cpu and memory come
- * from the sandbox's cgroup (its `cgroup` record in state.json) through
- * CGROUP_STATS. With no cgroup recorded, or no reader, the data has pids only
- * and a one-line notice on stderr says so.
+ * from the sandbox's cgroup (its `cgroup` record in state.json, read by
+ * src/cgroups.ts readCgroupStats). With no cgroup recorded (a host without
+ * cgroup controllers), the data has pids only and a one-line notice on
+ * stderr says so.
  */
 import { Command } from 'commander';
-import type { CgroupRecord, SandboxState } from '../state.js';
+import type { CgroupRecord } from '../../sentry/kernel/limits.js';
+import { readCgroupStats } from '../cgroups.js';
+import type { SandboxState } from '../state.js';
 import { readState } from '../state.js';
 import { fail, lookup, rootOf, tasksOf } from './lookup.js';
 
@@ -23,10 +26,10 @@ export interface StatsData {
 }
 
 /** Reads a sandbox's cgroup usage in runc's stats shape (cpu, memory, pids.limit...). */
-export type CgroupStatsReader = (cg: CgroupRecord) => Partial<StatsData>;
+export type CgroupStatsReader = (cg: CgroupRecord) => { pids?: { current?: number; limit?: number } };
 
-/** The cgroup reader `events` uses (src/cgroups.ts readCgroupStats once cgroups are made); null: none. */
-const CGROUP_STATS: CgroupStatsReader | null = null;
+/** The cgroup reader `events` uses. */
+const CGROUP_STATS: CgroupStatsReader = readCgroupStats;
 
 /** One stats event for sandbox `st` with `taskCount` tasks; exported for unit tests. */
 export function statsEvent(
@@ -70,8 +73,7 @@ export function eventsCommand(): Command {
       }
       let st = lookup(root, id);
       if (st.status === 'stopped') fail(`container "${id}" is stopped`);
-      if (!st.cgroup || !CGROUP_STATS)
-        process.stderr.write(`tvisor: no cgroup ${st.cgroup ? 'reader' : 'recorded'} for sandbox "${id}": only pids are reported\n`);
+      if (!st.cgroup) process.stderr.write(`tvisor: sandbox "${id}" has no cgroup (no controllers on this host): only pids are reported\n`);
       for (;;) {
         const tasks = await tasksOf(st);
         if (!tasks) {

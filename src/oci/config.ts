@@ -6,14 +6,16 @@
  * Covered: process.args/env/cwd/user/capabilities/noNewPrivileges, hostname,
  * linux.namespaces (type, path; a user namespace is refused), and the file
  * system (root, mounts, linux.devices, maskedPaths, readonlyPaths) through
- * ./mounts.ts. Not covered yet (ignored): process.terminal, rlimits, hooks,
- * linux.resources, seccomp, sysctl, annotations.
+ * ./mounts.ts, linux.resources and linux.cgroupsPath through ./resources.ts
+ * and ../cgroups.ts. Not covered yet (ignored): process.terminal, rlimits,
+ * hooks, seccomp, sysctl, annotations.
  */
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CAPABILITIES, capMask, DEFAULT_CAPS } from '../caps.js';
 import { NS_FLAGS, type Namespace, type NamespaceType, type Overlay, type SandboxSpec } from '../sandbox.js';
 import { MountError, rootSetup, type OciFsConfig } from './mounts.js';
+import { resourcesFromOci, type OciResources } from './resources.js';
 
 /** The parts of runtime-spec config.md / config-linux.md that tvisor reads. */
 export interface OciConfig extends OciFsConfig {
@@ -27,7 +29,11 @@ export interface OciConfig extends OciFsConfig {
     noNewPrivileges?: boolean;
   };
   hostname?: string;
-  linux?: OciFsConfig['linux'] & { namespaces?: { type: string; path?: string }[] };
+  linux?: OciFsConfig['linux'] & {
+    namespaces?: { type: string; path?: string }[];
+    resources?: OciResources;
+    cgroupsPath?: string;
+  };
 }
 
 /** Options the config does not carry. */
@@ -44,7 +50,8 @@ export interface OciSpecOptions {
 /**
  * Builds a SandboxSpec from an OCI config.
  * Throws MountError for the file-system parts (naming the entry), Error for the rest
- * (missing process.args, unknown namespace or capability, a user namespace).
+ * (missing process.args, unknown namespace or capability, a user namespace, a linux.resources member tvisor
+ * does not enforce).
  */
 export function sandboxSpecFromOci(config: OciConfig, o: OciSpecOptions): SandboxSpec {
   const p = config.process ?? {};
@@ -82,6 +89,8 @@ export function sandboxSpecFromOci(config: OciConfig, o: OciSpecOptions): Sandbo
     noNewPrivileges: p.noNewPrivileges ?? true,
     hostname: config.hostname,
     user: p.user ? { uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] } : undefined,
+    resources: resourcesFromOci(config.linux?.resources),
+    cgroupsPath: config.linux?.cgroupsPath,
     straceFd: o.straceFd ?? -1,
     debugLog: o.debugLog ?? null,
   };
