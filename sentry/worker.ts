@@ -25,6 +25,10 @@ import { AT_FDCWD, O_CLOEXEC, O_PATH } from './abi.js';
 import { setRoot, setUnscopedForTests } from './vfs/resolve.js';
 import { configureProcfs } from './vfs/procfs.js';
 import { hostLimits } from './kernel/limits.js';
+import { selectSwitches } from './syscalls/table.js';
+import { configureIdentity } from './syscalls/identity.js';
+import { setUserNamespace, userNamespaceOf } from './kernel/userns.js';
+import { configureCapabilityRule } from './kernel/creds.js';
 
 /** What the CLI hands the sentry. */
 export interface SentryConfig {
@@ -42,6 +46,10 @@ export interface SentryConfig {
   testRawProc?: boolean;
   /** TEST ONLY: a memory limit in bytes for /proc/meminfo, as a cgroup would set it (sentry/kernel/limits.ts). */
   testMemoryLimit?: number;
+  /** uname(2)'s release inside (the filter traps uname only then); undefined: the host's, not trapped. */
+  kernelRelease?: string;
+  /** The sandbox has no UTS namespace of its own: sethostname/setdomainname are denied (EPERM). */
+  sharedUts?: boolean;
 }
 
 /**
@@ -73,6 +81,10 @@ function makeLog(cfg: SentryConfig): Logger | undefined {
 
 function setup(cfg: SentryConfig): void {
   c.umask(0);
+  selectSwitches({ kernelRelease: cfg.kernelRelease !== undefined, sharedUts: cfg.sharedUts === true });
+  configureIdentity({ kernelRelease: cfg.kernelRelease });
+  setUserNamespace(userNamespaceOf(cfg.initPid));
+  configureCapabilityRule();
   setUnscopedForTests(cfg.testUnscopedResolve === true);
   configureProcfs({ limits: hostLimits(cfg.initPid, { memoryLimit: cfg.testMemoryLimit }), testRaw: cfg.testRawProc });
   setRoot(openat2(AT_FDCWD, `/proc/${cfg.initPid}/root`, O_PATH | O_CLOEXEC, 0, 0));

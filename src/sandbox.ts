@@ -13,6 +13,7 @@ import { constants } from 'node:os';
 import type { Readable, Writable } from 'node:stream';
 import { c, LAUNCHER_PATH, SYS } from '../sentry/native.js';
 import { buildFilter } from '../sentry/platform/bpf.js';
+import type { FilterSwitches } from '../sentry/syscalls/table.js';
 import { runSentry } from '../sentry/worker.js';
 import type { MountStep } from './oci/mounts.js';
 
@@ -33,6 +34,44 @@ export type NamespaceType = keyof typeof NS_FLAGS;
 export interface Namespace {
   type: NamespaceType;
   path?: string;
+}
+
+/**
+ * One line of a user namespace's id map (runtime-spec config-linux.md "User namespace mappings";
+ * user_namespaces(7) uid_map): ids containerID..containerID+size-1 inside are hostID..hostID+size-1 on the host.
+ */
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+/** The maps of a new user namespace (both required; written by the launcher, a privileged parent). */
+export interface UserNamespaceMaps {
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
+}
+
+/** `tvisor do --userns`'s default: container ids 0..65535 are host ids 100000..165535. */
+export const DEFAULT_USERNS_RANGE = { hostID: 100000, size: 65536 } as const;
+
+/**
+ * The uid_map / gid_map text of `maps` ("inside outside count" per line). Throws Error for an empty map, a
+ * non-integer or negative field, a range past 2^32, or overlapping ranges (the kernel would refuse them with EINVAL).
+ */
+export function idMapText(maps: IdMapping[], what: string): string {
+  if (!Array.isArray(maps) || maps.length === 0) throw new Error(`${what}: at least one mapping is required`);
+  const seen: [number, number][] = [];
+  for (const [i, m] of maps.entries()) {
+    for (const k of ['containerID', 'hostID', 'size'] as const)
+      if (!Number.isInteger(m?.[k]) || m[k] < 0 || m[k] > 0xffffffff) throw new Error(`${what}[${i}].${k}: want an integer 0..4294967295`);
+    if (m.size === 0 || m.containerID + m.size > 0x100000000 || m.hostID + m.size > 0x100000000)
+      throw new Error(`${what}[${i}]: empty, or past the 32-bit id space`);
+    for (const [a, b] of seen)
+      if (m.containerID < b && a < m.containerID + m.size) throw new Error(`${what}[${i}]: overlaps another mapping`);
+    seen.push([m.containerID, m.containerID + m.size]);
+  }
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 }
 
 /**
@@ -61,6 +100,10 @@ export interface SandboxSpec {
   caps: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
   noNewPrivileges: boolean;
   hostname?: string;
+  /** The maps of the new user namespace, when `namespaces` creates one (required then). */
+  userNamespace?: UserNamespaceMaps;
+  /** uname(2)'s release field inside (default: the host's; `tvisor do --kernel-release`). */
+  kernelRelease?: string;
   user?: { uid: number; gid: number; additionalGids: number[] };
   /** fd for strace lines (-1: off). */
   straceFd: number;
@@ -94,7 +137,7 @@ export class LaunchError extends Error {}
 
 const T = {
   END: 0, NS_NEW: 1, NS_JOIN: 2, ROOTFS: 3, OVERLAY: 4, CWD: 6, ENV: 7, ARG: 8, CAPS: 9, FILTER: 10,
-  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15,
+  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15, UIDMAP: 16, GIDMAP: 17,
 } as const;
 
 /** Step kinds (native/launcher.c enum step_kind). */
@@ -160,7 +203,13 @@ export function encodeSpec(spec: SandboxSpec): Buffer {
     caps.writeBigUInt64LE(m, i * 8),
   );
   parts.push(record(T.CAPS, caps));
-  parts.push(record(T.FILTER, buildFilter({ allowOverride: new Set(spec.allowOverride ?? []) })));
+  if (spec.userNamespace) {
+    parts.push(record(T.UIDMAP, Buffer.from(idMapText(spec.userNamespace.uidMappings, 'uidMappings'))));
+    parts.push(record(T.GIDMAP, Buffer.from(idMapText(spec.userNamespace.gidMappings, 'gidMappings'))));
+  } else if (spec.namespaces.some((n) => n.type === 'user' && !n.path)) {
+    throw new LaunchError('a new user namespace needs uid and gid mappings');
+  }
+  parts.push(record(T.FILTER, buildFilter({ allowOverride: new Set(spec.allowOverride ?? []), switches: filterSwitches(spec) })));
   if (spec.hostname) parts.push(record(T.HOSTNAME, Buffer.from(spec.hostname)));
   parts.push(record(T.NNP, u32(spec.noNewPrivileges ? 1 : 0)));
   if (spec.user) {
@@ -169,6 +218,18 @@ export function encodeSpec(spec: SandboxSpec): Buffer {
   }
   parts.push(record(T.END, Buffer.alloc(0)));
   return Buffer.concat(parts);
+}
+
+/**
+ * The per-sandbox switches of the syscall table (sentry/syscalls/table.ts `Switch`) that `spec` turns on:
+ * `kernelRelease` when uname's release is overridden; `sharedUts` when the sandbox has no UTS namespace of its
+ * own (none, or one joined by path), where sethostname/setdomainname would change someone else's names.
+ */
+export function filterSwitches(spec: Pick<SandboxSpec, 'kernelRelease' | 'namespaces'>): FilterSwitches {
+  return {
+    kernelRelease: spec.kernelRelease !== undefined,
+    sharedUts: !spec.namespaces.some((n) => n.type === 'uts' && !n.path),
+  };
 }
 
 /** Takes fd `fd` of process `pid` (pidfd_open(2), pidfd_getfd(2)); returns the new local fd. */
@@ -195,16 +256,19 @@ export async function runSandbox(spec: SandboxSpec): Promise<number> {
   // The one rule every caller gets (do, the OCI commands, the library): the host's / is never writable.
   if (spec.overlay === 'none' && (spec.rootfs === '' || isHostRoot(spec.rootfs)))
     throw new LaunchError('overlay "none" on the host\u2019s /: the host\u2019s / is never writable');
+  if (spec.kernelRelease !== undefined && (spec.kernelRelease === '' || Buffer.byteLength(spec.kernelRelease) > 64 || spec.kernelRelease.includes('\0')))
+    throw new LaunchError(`kernel release ${JSON.stringify(spec.kernelRelease)}: want 1 to 64 bytes (struct utsname), no NUL`);
+  const config = encodeSpec(spec); // before anything starts: a bad map is an error that leaves nothing behind
   const child = spawn(LAUNCHER_PATH, [], {
     // The sandbox's pid 1 is a fork of the launcher: its /proc/1/cmdline must not name a host path.
     argv0: 'tvisor-launch',
     stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],
     env: { TVISOR_PARENT_PID: String(process.pid) },
   });
-  const config = child.stdio[3] as Writable;
+  const configPipe = child.stdio[3] as Writable;
   const status = child.stdio[4] as Readable;
-  config.on('error', () => {}); // EPIPE when the launcher fails early: reported through its status
-  config.write(encodeSpec(spec));
+  configPipe.on('error', () => {}); // EPIPE when the launcher fails early: reported through its status
+  configPipe.write(config);
 
   let initPid = 0;
   let errorLine = '';
@@ -232,7 +296,7 @@ export async function runSandbox(spec: SandboxSpec): Promise<number> {
         try {
           if (fd >= 0) {
             const listenerFd = takeFd(initPid, fd);
-            config.end('g');
+            configPipe.end('g');
             sentryDone = runSentry({
               listenerFd,
               initPid,
@@ -241,8 +305,10 @@ export async function runSandbox(spec: SandboxSpec): Promise<number> {
               testUnscopedResolve: spec.testUnscopedResolve,
               testRawProc: spec.testRawProc,
               testMemoryLimit: spec.testMemoryLimit,
+              kernelRelease: spec.kernelRelease,
+              sharedUts: filterSwitches(spec).sharedUts,
             });
-          } else config.end('g');
+          } else configPipe.end('g');
         } catch (e) {
           errorLine = (e as Error).message;
           child.kill('SIGKILL');

@@ -10,7 +10,7 @@
  * Only leaves with rules read args, so the kernel's per-number action cache
  * applies to every allowed number without rules.
  */
-import { TABLE, type Action, type SyscallEntry } from '../syscalls/table.js';
+import { switched, TABLE, type Action, type FilterSwitches, type SyscallEntry } from '../syscalls/table.js';
 
 export const AUDIT_ARCH_X86_64 = 0xc000003e;
 export const X32_SYSCALL_BIT = 0x40000000;
@@ -44,6 +44,8 @@ export interface FilterOptions {
   trapAction?: number;
   /** Test-only: names whose entries are treated as 'allow' (to show a test catches a race). */
   allowOverride?: ReadonlySet<string>;
+  /** The sandbox's options that switch table entries (SyscallEntry.switch); all off by default. */
+  switches?: Partial<FilterSwitches>;
 }
 
 interface Segment {
@@ -72,7 +74,7 @@ export function buildFilterInsns(opts: FilterOptions = {}): Insn[] {
   const actionWord = (a: Action): number =>
     a === 'allow' ? SECCOMP_RET_ALLOW : a === 'kill' ? SECCOMP_RET_KILL_PROCESS : trapWord;
 
-  const effective = (e: SyscallEntry): Action => (opts.allowOverride?.has(e.name) ? 'allow' : e.action);
+  const effective = (e: SyscallEntry): Action => (opts.allowOverride?.has(e.name) ? 'allow' : switched(e, opts.switches).action);
   // Ranges of numbers with one plain action; entries with rules stand alone.
   const segs: Segment[] = [];
   const push = (lo: number, hi: number, key: string, entry?: SyscallEntry): void => {

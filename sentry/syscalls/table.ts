@@ -13,6 +13,7 @@ import { constants } from 'node:os';
 import { __O_TMPFILE, O_CREAT, O_DIRECTORY, O_RDWR, O_TRUNC, O_WRONLY } from '../abi.js';
 import { fileHandlers } from './file.js';
 import { processHandlers } from './process.js';
+import { identityHandlers } from './identity.js';
 import type { Handler } from './types.js';
 
 const E = constants.errno;
@@ -50,6 +51,26 @@ export interface ArgRule {
   note: string;
 }
 
+/**
+ * Per-sandbox options that change how the filter treats a call. The filter is built per sandbox
+ * (src/sandbox.ts filterSwitches), and the sentry applies the same switches (selectSwitches).
+ */
+export interface FilterSwitches {
+  /** uname(2)'s release is overridden (`tvisor do --kernel-release`). */
+  kernelRelease: boolean;
+  /** The sandbox has no UTS namespace of its own (none, or one joined by path). */
+  sharedUts: boolean;
+}
+
+/** An entry's treatment while the sandbox option `option` is on; replaces the entry's action, errno and handler. */
+export interface Switch {
+  option: keyof FilterSwitches;
+  action: Action;
+  errno?: number;
+  handler?: Handler;
+  note: string;
+}
+
 export interface SyscallEntry {
   nr: number;
   name: string;
@@ -61,6 +82,8 @@ export interface SyscallEntry {
   /** For `trap`: the emulation. */
   handler?: Handler;
   rules?: ArgRule[];
+  /** A different treatment for sandboxes with one option on (`tvisor help syscalls` shows it). */
+  switch?: Switch;
 }
 
 /** Numbers → names of every x86_64 syscall (0–335 and 424–469). */
@@ -185,17 +208,31 @@ const SPECS: Record<string, Spec> = {
   ),
   ...group(
     `getpid getppid gettid getuid geteuid getgid getegid getresuid getresgid getgroups getpgrp getpgid getsid
-     capget setpgid setsid uname sysinfo getrusage getrlimit prlimit64 setrlimit kcmp personality`,
+     capget setpgid setsid sysinfo getrusage getrlimit prlimit64 setrlimit kcmp personality`,
     allow('identity and limits of the caller'),
   ),
+  uname: {
+    ...allow('the sandbox\u2019s UTS namespace names it'),
+    switch: {
+      option: 'kernelRelease',
+      action: 'trap',
+      handler: identityHandlers.uname,
+      note: 'the sentry writes struct utsname: the release configured, the rest the caller\u2019s UTS namespace\u2019s',
+    },
+  },
   ...group(
     `setuid setgid setreuid setregid setresuid setresgid setfsuid setfsgid setgroups capset umask`,
     trap(p.credentials, 'continued; the sentry drops its cached credentials of the caller'),
   ),
-  ...group(
-    `sethostname setdomainname`,
-    allow('the sandbox has its own UTS namespace'),
-  ),
+  ...group(`sethostname setdomainname`, {
+    ...allow('changes the sandbox\u2019s own UTS namespace'),
+    switch: {
+      option: 'sharedUts',
+      action: 'deny',
+      errno: E.EPERM,
+      note: 'the UTS namespace is the host\u2019s or joined: its names are not the sandbox\u2019s to change',
+    },
+  }),
   exit: allow('ends the calling thread'),
   exit_group: allow('ends the calling process'),
   prctl: {
@@ -352,9 +389,25 @@ const byNr: (SyscallEntry | undefined)[] = [];
 for (const e of TABLE) byNr[e.nr] = e;
 const byName = new Map(TABLE.map((e) => [e.name, e]));
 
-/** The entry of syscall number `nr`, or undefined (the filter answers ENOSYS). */
+/** `e` as a sandbox with `switches` sees it (its switch applied when that option is on). */
+export function switched(e: SyscallEntry, switches: Partial<FilterSwitches> | undefined): SyscallEntry {
+  const sw = e.switch;
+  if (!sw || !switches?.[sw.option]) return e;
+  return { ...e, action: sw.action, errno: sw.errno, handler: sw.handler, note: sw.note, switch: undefined };
+}
+
+let active = byNr;
+/**
+ * Makes entryOf answer as the sandbox's filter does: with `switches` applied (the sentry calls it once, before
+ * any call, with the switches its filter was built with).
+ */
+export function selectSwitches(switches: Partial<FilterSwitches>): void {
+  active = byNr.map((e) => (e ? switched(e, switches) : e));
+}
+
+/** The entry of syscall number `nr` (switches applied, see selectSwitches), or undefined (the filter answers ENOSYS). */
 export function entryOf(nr: number): SyscallEntry | undefined {
-  return byNr[nr];
+  return active[nr];
 }
 
 /** The entry named `name` (x86_64 name as in syscall_64.tbl), or undefined. */

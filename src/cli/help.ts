@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { constants } from 'node:os';
-import { TABLE, type ArgRule } from '../../sentry/syscalls/table.js';
+import { TABLE, type ArgRule, type Switch } from '../../sentry/syscalls/table.js';
 
 const ERRNO = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
@@ -13,6 +13,19 @@ const ERRNO = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 function ruleText(rules: readonly ArgRule[], allowed: boolean): string {
   const r = rules.filter((x) => (x.action === 'allow') === allowed);
   return r.length ? ` (${allowed ? 'allowed' : 'refused'}: ${r.map((x) => x.note).join(', ')})` : '';
+}
+
+/** Option names of SyscallEntry.switch as the user sets them. */
+const SWITCH_OPTION: Record<Switch['option'], string> = {
+  kernelRelease: 'with --kernel-release',
+  sharedUts: 'without a UTS namespace of its own',
+};
+
+/** " (with OPTION: action[ ERRNO], note)" for an entry with a per-sandbox switch. */
+function switchText(sw: Switch | undefined): string {
+  if (!sw) return '';
+  const errno = sw.errno ? ` ${ERRNO.get(sw.errno) ?? sw.errno}` : '';
+  return ` (${SWITCH_OPTION[sw.option]}: ${sw.action}${errno}, ${sw.note})`;
 }
 
 /** The table as JSON-ready rows. */
@@ -23,7 +36,7 @@ export function syscallRows(): { nr: number; name: string; action: string; errno
     action: e.action,
     ...(e.errno ? { errno: ERRNO.get(e.errno) ?? String(e.errno) } : {}),
     support: e.support,
-    note: e.note + ruleText(e.rules ?? [], false) + ruleText(e.rules ?? [], true),
+    note: e.note + ruleText(e.rules ?? [], false) + ruleText(e.rules ?? [], true) + switchText(e.switch),
   }));
 }
 
