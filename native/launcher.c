@@ -367,7 +367,7 @@ static char private_null[64];   /* a /dev/null node of the launcher's own (stagi
 /* With a user namespace, what only the host's root can do is done by the launcher before it enters it: */
 static int in_userns;           /* the sandbox has a user namespace (new or joined) */
 static int idmapped_lower = -1; /* the root's lower (or only) layer: a detached, idmapped copy of the rootfs */
-static int pre_upper = -1, pre_work = -1; /* --overlay=dir: PATH/upper and PATH/work, made and opened by the host */
+static int pre_ovdir = -1;      /* --overlay=dir: a detached copy of PATH (its upper and work made by the host) */
 
 static const char *step_label(const struct step *s, char *buf, size_t len) {
   switch (s->kind) {
@@ -685,7 +685,7 @@ static int build_root(int lower, int overlay_dir) {
     }
     int base, fresh = 0;
     if (in_userns && strncmp(ov, "dir=", 4) == 0) {
-      base = -1; /* PATH/upper and PATH/work were made and opened on the host side */
+      base = -1; /* PATH/upper and PATH/work were made on the host side; PATH is attached below */
     } else if (strncmp(ov, "dir=", 4) == 0) {
       base = overlay_dir;
     } else if (strcmp(ov, "memory") == 0) {
@@ -695,13 +695,21 @@ static int build_root(int lower, int overlay_dir) {
       errno = EINVAL;
       die("overlay mode %s", ov);
     }
-    for (int i = 0; i < 2 && base >= 0; i++) {
+    for (int i = 0; i < 2 && base >= 0; i++) { /* (with a user namespace: made on the host side) */
       const char *name = i ? "work" : "upper";
       if (mkdirat(base, name, 0755) == 0) fresh |= !i;
       else if (errno != EEXIST) die("mkdir %s/%s", ov, name);
     }
-    int up = base < 0 ? pre_upper : openat2_(base, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
-    int wk = base < 0 ? pre_work : openat2_(base, "work", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+    if (base < 0) {
+      if (mkdir("/tmp/ovdir", 0700) < 0 ||
+          syscall(SYS_move_mount, pre_ovdir, "", AT_FDCWD, "/tmp/ovdir", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        die("attach the overlay directory");
+      close(pre_ovdir);
+      base = open("/tmp/ovdir", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (base < 0) die("overlay directory");
+    }
+    int up = openat2_(base, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+    int wk = openat2_(base, "work", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
     if (up < 0 || wk < 0) die("overlay layers in %s", ov);
     if (fresh) {
       char p[64];
@@ -938,8 +946,13 @@ static void prepare_host_side(int userns) {
       if (fresh && (i ? chown(p, (uid_t)ru, (gid_t)rg) : chown(p, (uid_t)(uu < 0 ? ru : uu), (gid_t)(ug < 0 ? rg : ug))) < 0)
         die("chown %s/%s", ov, name);
       if (fresh && !i && chmod(p, lst.st_mode & 07777) < 0) die("chmod %s/%s", ov, name);
-      *(i ? &pre_work : &pre_upper) = fd;
+      close(fd);
     }
+    /* overlayfs needs upper and work on one mount of the sandbox's own mount namespace: PATH is cloned here and
+     * attached by init; the mapped root must be able to search it, so PATH (mode 0700) becomes its. */
+    if (fchownat(dir, "", (uid_t)ru, (gid_t)rg, AT_EMPTY_PATH) < 0) die("chown %s", ov + 4);
+    pre_ovdir = (int)syscall(SYS_open_tree, dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (pre_ovdir < 0) die("overlay directory %s: open_tree", ov + 4);
     close(dir);
   }
 }
