@@ -64,6 +64,9 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -103,6 +106,8 @@ enum tag {
                    * launcher writes its pid into each before it creates any namespace, so init and every
                    * sandbox process start in the sandbox's cgroup, which is also the root of the sandbox's
                    * cgroup namespace */
+  T_UIDMAP = 17,  /* a new user namespace's /proc/PID/uid_map text ("inside outside count" lines) */
+  T_GIDMAP = 18,  /* its gid_map text */
 };
 
 /*
@@ -135,7 +140,8 @@ struct step {
   uint32_t kind;
   uint32_t a[5];
   char *source, *dest, *type, *data;
-  int fd; /* S_BIND: the source, opened before anything is mounted */
+  int fd;     /* S_BIND: the source, opened before anything is mounted */
+  int cloned; /* S_BIND: fd is already a detached copy with its attributes set (made on the host side, user ns) */
 };
 
 struct ns_req {
@@ -169,6 +175,7 @@ static struct {
   int n_groups;
   char *cgroup_procs[16];
   int n_cgroup;
+  char *uid_map, *gid_map;
 } cfg;
 
 static const char *stage = "start";
@@ -271,6 +278,8 @@ static void read_config(void) {
       cfg.filter_len = len / sizeof(struct sock_filter);
       break;
     case T_HOSTNAME: cfg.hostname = v; break;
+    case T_UIDMAP: cfg.uid_map = v; break;
+    case T_GIDMAP: cfg.gid_map = v; break;
     case T_NNP: cfg.nnp = (int)u; break;
     case T_USER: {
       uint32_t *w = (uint32_t *)v;
@@ -366,6 +375,10 @@ static int reopen_in_root(int rootfd, const char *path) {
 static int have_cgroupns;       /* the spec has a cgroup namespace (new or joined): cgroup mounts show its view */
 static int overlay_lock = -1;   /* launcher: flock of the --overlay=dir directory, held while the sandbox runs */
 static char private_null[64];   /* a /dev/null node of the launcher's own (staging tmpfs), for masked files */
+/* With a user namespace, what only the host's root can do is done by the launcher before it enters it: */
+static int in_userns;           /* the sandbox has a user namespace (new or joined) */
+static int idmapped_lower = -1; /* the root's lower (or only) layer: a detached, idmapped copy of the rootfs */
+static int pre_ovdir = -1;      /* --overlay=dir: a detached copy of PATH (its upper and work made by the host) */
 
 static const char *step_label(const struct step *s, char *buf, size_t len) {
   switch (s->kind) {
@@ -396,13 +409,13 @@ static void do_bind(int rootfd, struct step *s, const char *label) {
   if (fd < 0) die("%s: mount point", label);
   int rec = s->a[3] ? AT_RECURSIVE : 0;
   /* A detached copy of the host tree whose attributes are set before it is attached (new mount API). */
-  int mfd = (int)syscall(SYS_open_tree, s->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+  int mfd = s->cloned ? s->fd : (int)syscall(SYS_open_tree, s->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
   if (mfd < 0) die("%s: open_tree", label);
-  if ((s->a[0] || s->a[1]) && setattr_(mfd, s->a[0], s->a[1], 0, rec) < 0) die("%s: mount_setattr", label);
+  if (!s->cloned && (s->a[0] || s->a[1]) && setattr_(mfd, s->a[0], s->a[1], 0, rec) < 0) die("%s: mount_setattr", label);
   if (syscall(SYS_move_mount, mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     die("%s: attach", label);
   set_propagation(rootfd, s, mfd, label);
-  close(mfd);
+  if (mfd != s->fd) close(mfd);
   close(fd);
   close(s->fd);
   s->fd = -1;
@@ -591,6 +604,25 @@ static void do_device(int rootfd, const struct step *s, const char *label) {
   int parent = parent_in_root(rootfd, s->dest, base, sizeof base, label);
   mode_t mode = s->a[0];
   dev_t dev = makedev(s->a[1], s->a[2]);
+  if (in_userns && S_ISCHR(mode)) {
+    /* mknod(2) of a device is refused in a user namespace: bind the host's node of that path, as runc does
+     * rootless. Its owner and mode stay the host's (never changed from here). */
+    struct stat st;
+    if (stat(s->dest, &st) < 0) die("%s: the host's %s (a user namespace cannot create device nodes)", label, s->dest);
+    if (!S_ISCHR(st.st_mode) || st.st_rdev != dev) {
+      errno = ENODEV;
+      die("%s: the host's %s is not device %u:%u (a user namespace cannot create device nodes)", label, s->dest,
+          s->a[1], s->a[2]);
+    }
+    close(parent);
+    int fd = mkpath_in_root(rootfd, s->dest, 1);
+    char target[64];
+    if (fd < 0) die("%s: mount point", label);
+    fdpath(target, sizeof target, fd);
+    if (mount(s->dest, target, NULL, MS_BIND, NULL) < 0) die("%s: bind the host's node", label);
+    close(fd);
+    return;
+  }
   if (mknodat(parent, base, mode, dev) < 0) {
     struct stat st;
     /* An existing node is kept only when it is that very device (OCI: otherwise an error). */
@@ -643,18 +675,29 @@ static int build_root(int lower, int overlay_dir) {
   const char *ov = cfg.overlay ? cfg.overlay : "memory";
   if (strcmp(ov, "none") == 0) {
     if (!cfg.rootfs || !cfg.rootfs[0]) { errno = EPERM; die("overlay none: the host's / is never writable"); }
-    int mfd = (int)syscall(SYS_open_tree, lower, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+    /* In a user namespace, `lower` is already the detached idmapped copy, nosuid and nodev (prepare_host_side). */
+    int mfd = in_userns ? lower
+                        : (int)syscall(SYS_open_tree, lower, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
     int to = open("/tmp/m", O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (mfd < 0 || to < 0 || setattr_(mfd, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, 1) < 0 ||
+    if (mfd < 0 || to < 0 || (!in_userns && setattr_(mfd, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, 0, 0, 1) < 0) ||
         syscall(SYS_move_mount, mfd, "", to, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
       die("bind rootfs %s", cfg.rootfs);
-    close(mfd);
+    if (mfd != lower) close(mfd);
     close(to);
   } else {
     struct stat lst;
     if (fstat(lower, &lst) < 0) die("stat rootfs");
+    if (in_userns) {
+      /* overlayfs takes a lower layer by path: the idmapped copy is attached on the staging tmpfs first. */
+      if (mkdir("/tmp/lower", 0700) < 0 ||
+          syscall(SYS_move_mount, lower, "", AT_FDCWD, "/tmp/lower", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        die("attach the idmapped rootfs");
+      snprintf(src, sizeof src, "/tmp/lower");
+    }
     int base, fresh = 0;
-    if (strncmp(ov, "dir=", 4) == 0) {
+    if (in_userns && strncmp(ov, "dir=", 4) == 0) {
+      base = -1; /* PATH/upper and PATH/work were made on the host side; PATH is attached below */
+    } else if (strncmp(ov, "dir=", 4) == 0) {
       base = overlay_dir;
     } else if (strcmp(ov, "memory") == 0) {
       base = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -663,10 +706,18 @@ static int build_root(int lower, int overlay_dir) {
       errno = EINVAL;
       die("overlay mode %s", ov);
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2 && base >= 0; i++) { /* (with a user namespace: made on the host side) */
       const char *name = i ? "work" : "upper";
       if (mkdirat(base, name, 0755) == 0) fresh |= !i;
       else if (errno != EEXIST) die("mkdir %s/%s", ov, name);
+    }
+    if (base < 0) {
+      if (mkdir("/tmp/ovdir", 0700) < 0 ||
+          syscall(SYS_move_mount, pre_ovdir, "", AT_FDCWD, "/tmp/ovdir", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        die("attach the overlay directory");
+      close(pre_ovdir);
+      base = open("/tmp/ovdir", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (base < 0) die("overlay directory");
     }
     int up = openat2_(base, "upper", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
     int wk = openat2_(base, "work", O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
@@ -677,12 +728,15 @@ static int build_root(int lower, int overlay_dir) {
       if (chown(p, lst.st_uid, lst.st_gid) < 0 || chmod(p, lst.st_mode & 07777) < 0) die("upper dir");
     }
     char opts[256];
-    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,xino=on", src, up, wk);
+    /* In a user namespace the trusted.* xattrs overlayfs keeps are out of reach (CAP_SYS_ADMIN of the host):
+     * userxattr makes it use user.overlay.* (Documentation/filesystems/overlayfs.rst). */
+    snprintf(opts, sizeof opts, "lowerdir=%s,upperdir=/proc/self/fd/%d,workdir=/proc/self/fd/%d,xino=on%s", src, up, wk,
+             in_userns ? ",userxattr" : "");
     if (mount("overlay", "/tmp/m", "overlay", MS_NOSUID | MS_NODEV, opts) < 0)
       die("overlay on %s", cfg.rootfs && cfg.rootfs[0] ? cfg.rootfs : "/");
     close(up);
     close(wk);
-    close(base);
+    if (base >= 0) close(base);
   }
   int root = open("/tmp/m", O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (root < 0) die("open new root");
@@ -693,26 +747,31 @@ static void build_mounts(void) {
   stage = "mounts";
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) die("make / private");
   const char *rootsrc = cfg.rootfs && cfg.rootfs[0] ? cfg.rootfs : "/";
-  int lower = open(rootsrc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int lower = in_userns ? idmapped_lower : open(rootsrc, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (lower < 0) die("rootfs %s", rootsrc);
   /* Host paths first: the staging tmpfs below covers the host's /tmp. */
   stage = "mount";
   char label[8400];
   for (int i = 0; i < cfg.n_step; i++) {
     struct step *s = &cfg.step[i];
-    if (s->kind != S_BIND) continue;
+    if (s->kind != S_BIND || s->cloned) continue;
     s->fd = open(s->source, O_PATH | O_CLOEXEC);
     if (s->fd < 0) die("%s: source", step_label(s, label, sizeof label));
   }
   int overlay_dir = -1;
-  if (cfg.overlay && strncmp(cfg.overlay, "dir=", 4) == 0) {
+  if (cfg.overlay && strncmp(cfg.overlay, "dir=", 4) == 0 && !in_userns) {
     overlay_dir = open(cfg.overlay + 4, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
     if (overlay_dir < 0) die("overlay directory %s", cfg.overlay + 4);
   }
   /* A private staging tmpfs; the host never sees it (private mount ns). */
   if (mount("tvisor", "/tmp", "tmpfs", MS_NOSUID, "mode=700") < 0) die("staging tmpfs");
-  snprintf(private_null, sizeof private_null, "/tmp/null");
-  if (mknod(private_null, S_IFCHR | 0666, makedev(1, 3)) < 0 || chmod(private_null, 0666) < 0) die("private null");
+  if (in_userns) {
+    /* No mknod in a user namespace: masked files get binds of the host's /dev/null, as runc does rootless. */
+    snprintf(private_null, sizeof private_null, "/dev/null");
+  } else {
+    snprintf(private_null, sizeof private_null, "/tmp/null");
+    if (mknod(private_null, S_IFCHR | 0666, makedev(1, 3)) < 0 || chmod(private_null, 0666) < 0) die("private null");
+  }
   int root = build_root(lower, overlay_dir);
   close(lower);
 
@@ -796,25 +855,183 @@ static void join_cgroups(void) {
   }
 }
 
+/* The host id that id ID of the user namespace maps to, by MAP ("inside outside count" lines); -1 if none. */
+static long map_id(const char *map, uint32_t id) {
+  const char *p = map;
+  while (p && *p) {
+    unsigned long in, out, count;
+    if (sscanf(p, "%lu %lu %lu", &in, &out, &count) == 3 && id >= in && id - in < count) return (long)(out + (id - in));
+    p = strchr(p, '\n');
+    if (p) p++;
+  }
+  return -1;
+}
+
+/*
+ * A new user namespace with the configured maps, as a namespace fd. A helper child unshares it and waits; this
+ * process (the host's root, CAP_SETUID and CAP_SETGID in the parent namespace) writes the child's uid_map and
+ * gid_map, as runc's parent does. A privileged writer leaves setgroups(2) allowed inside
+ * (user_namespaces(7)), so the workload's root can still drop or set supplementary groups.
+ */
+static int make_userns(void) {
+  int ready[2], done[2];
+  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0) die("pipe");
+  pid_t h = fork();
+  if (h < 0) die("fork");
+  if (h == 0) {
+    char b = 0;
+    close(ready[0]);
+    close(done[1]);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (unshare(CLONE_NEWUSER) < 0) _exit(1);
+    if (write(ready[1], &b, 1) != 1) _exit(1);
+    ssize_t r = read(done[0], &b, 1); /* EOF: the parent has what it needs */
+    (void)r;
+    _exit(0);
+  }
+  close(ready[1]);
+  close(done[0]);
+  char b, path[64];
+  if (read(ready[0], &b, 1) != 1) { errno = EPERM; die("unshare a user namespace"); }
+  const char *files[2] = {"uid_map", "gid_map"};
+  const char *maps[2] = {cfg.uid_map, cfg.gid_map};
+  for (int i = 0; i < 2; i++) {
+    snprintf(path, sizeof path, "/proc/%d/%s", h, files[i]);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    size_t len = strlen(maps[i]);
+    if (fd < 0 || write(fd, maps[i], len) != (ssize_t)len) die("write %s \"%s\"", files[i], maps[i]);
+    close(fd);
+  }
+  snprintf(path, sizeof path, "/proc/%d/ns/user", h);
+  int ns = open(path, O_RDONLY | O_CLOEXEC);
+  if (ns < 0) die("%s", path);
+  close(ready[0]);
+  close(done[1]);
+  while (waitpid(h, NULL, 0) < 0 && errno == EINTR) {}
+  return ns;
+}
+
+/*
+ * What the host's root must do before entering the user namespace USERNS (an unprivileged root there holds no
+ * capability over the host's mounts and files): the rootfs becomes a detached copy idmapped through USERNS
+ * (mount_setattr(2) MOUNT_ATTR_IDMAP: its on-disk ids read as ids of USERNS, so the host's root-owned tree is
+ * root-owned inside, and nothing on disk is chowned); bind sources are opened and cloned here, with their
+ * attributes set (the host's paths may not be searchable by the mapped root); an --overlay=dir directory gets its
+ * upper and work directories, owned by the mapped ids. Runs in the host's mount namespace (open_tree(2) clones
+ * only mounts of the caller's own namespace).
+ */
+static void prepare_host_side(int userns) {
+  stage = "user namespace";
+  const char *rootsrc = cfg.rootfs && cfg.rootfs[0] ? cfg.rootfs : "/";
+  const char *ov = cfg.overlay ? cfg.overlay : "memory";
+  int none = strcmp(ov, "none") == 0;
+  int src = open(rootsrc, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (src < 0) die("rootfs %s", rootsrc);
+  struct stat lst;
+  if (fstat(src, &lst) < 0) die("stat rootfs");
+  /* overlayfs reads the lower layer's one mount; "none" binds the rootfs with its submounts, as without a user ns. */
+  idmapped_lower = (int)syscall(SYS_open_tree, src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | (none ? AT_RECURSIVE : 0));
+  if (idmapped_lower < 0) die("rootfs %s: open_tree", rootsrc);
+  struct mount_attr_ a = {.set = MOUNT_ATTR_IDMAP | (none ? MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV : 0), .userns = (uint64_t)userns};
+  if (syscall(SYS_mount_setattr, idmapped_lower, "", AT_EMPTY_PATH | (none ? AT_RECURSIVE : 0), &a, sizeof a) < 0)
+    die("rootfs %s: its file system cannot be idmapped (mount_setattr MOUNT_ATTR_IDMAP)", rootsrc);
+  close(src);
+  char label[8400];
+  for (int i = 0; i < cfg.n_step; i++) {
+    struct step *s = &cfg.step[i];
+    if (s->kind != S_BIND) continue;
+    step_label(s, label, sizeof label);
+    int fd = open(s->source, O_PATH | O_CLOEXEC);
+    if (fd < 0) die("%s: source", label);
+    int rec = s->a[3] ? AT_RECURSIVE : 0;
+    s->fd = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+    if (s->fd < 0) die("%s: open_tree", label);
+    if ((s->a[0] || s->a[1]) && setattr_(s->fd, s->a[0], s->a[1], 0, rec) < 0) die("%s: mount_setattr", label);
+    s->cloned = 1;
+    close(fd);
+  }
+  if (strncmp(ov, "dir=", 4) == 0) {
+    int dir = open(ov + 4, O_PATH | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    if (dir < 0) die("overlay directory %s", ov + 4);
+    long ru = map_id(cfg.uid_map, 0), rg = map_id(cfg.gid_map, 0);
+    long uu = map_id(cfg.uid_map, lst.st_uid), ug = map_id(cfg.gid_map, lst.st_gid);
+    if (ru < 0 || rg < 0) { errno = EINVAL; die("the user namespace's maps name no root (uid or gid 0)"); }
+    for (int i = 0; i < 2; i++) {
+      const char *name = i ? "work" : "upper";
+      int fresh = mkdirat(dir, name, 0755) == 0;
+      if (!fresh && errno != EEXIST) die("mkdir %s/%s", ov, name);
+      int fd = openat2_(dir, name, O_PATH | O_DIRECTORY | O_CLOEXEC, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS);
+      if (fd < 0) die("overlay layers in %s", ov);
+      char p[64];
+      fdpath(p, sizeof p, fd);
+      /* The upper's root shows as the lower's root does (its owner mapped like the idmapped lower's); the work
+       * directory belongs to the namespace's root, which mounts the overlay. */
+      if (fresh && (i ? chown(p, (uid_t)ru, (gid_t)rg) : chown(p, (uid_t)(uu < 0 ? ru : uu), (gid_t)(ug < 0 ? rg : ug))) < 0)
+        die("chown %s/%s", ov, name);
+      if (fresh && !i && chmod(p, lst.st_mode & 07777) < 0) die("chmod %s/%s", ov, name);
+      close(fd);
+    }
+    /* overlayfs needs upper and work on one mount of the sandbox's own mount namespace: PATH is cloned here and
+     * attached by init; the mapped root must be able to search it, so PATH (mode 0700) becomes its. */
+    if (fchownat(dir, "", (uid_t)ru, (gid_t)rg, AT_EMPTY_PATH) < 0) die("chown %s", ov + 4);
+    pre_ovdir = (int)syscall(SYS_open_tree, dir, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+    if (pre_ovdir < 0) die("overlay directory %s: open_tree", ov + 4);
+    close(dir);
+  }
+}
+
+/* Enters the user namespace USERNS as its root (uid and gid 0 inside, no supplementary groups). */
+static void become_userns_root(int userns) {
+  if (setns(userns, CLONE_NEWUSER) < 0) die("enter the user namespace");
+  if (syscall(SYS_setgroups, 0, NULL) < 0 && errno != EPERM) die("setgroups");
+  if (syscall(SYS_setresgid, 0, 0, 0) < 0) die("setgid 0 in the user namespace (is gid 0 mapped?)");
+  if (syscall(SYS_setresuid, 0, 0, 0) < 0) die("setuid 0 in the user namespace (is uid 0 mapped?)");
+}
+
+/*
+ * Joins and creates the namespaces. Without a user namespace: in a fixed order, each joined (setns) or created
+ * (unshare). With one: every namespace named by path is joined first, as the host's root (which may join any);
+ * then the host-side preparation (prepare_host_side); then the user namespace is entered, and the new namespaces
+ * are created inside it, so that they belong to it (a sysfs needs a network namespace of its own user
+ * namespace; proc a pid namespace; mqueue an ipc namespace).
+ */
 static void enter_namespaces(uint32_t *new_flags) {
   stage = "namespaces";
   static const uint32_t order[] = {CLONE_NEWUSER, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
                                    CLONE_NEWPID,  CLONE_NEWCGROUP, CLONE_NEWTIME, CLONE_NEWNS};
+  int user = -1;
   /* Open every path first: they are host paths, valid before any switch. */
   for (int i = 0; i < cfg.n_ns; i++) {
     if (cfg.ns[i].path && (cfg.ns[i].fd = open(cfg.ns[i].path, O_RDONLY | O_CLOEXEC)) < 0)
       die("namespace %s", cfg.ns[i].path);
     if (cfg.ns[i].flag == CLONE_NEWCGROUP) have_cgroupns = 1;
+    if (cfg.ns[i].flag == CLONE_NEWUSER) user = i;
   }
   *new_flags = 0;
+  if (user >= 0) {
+    in_userns = 1;
+    for (int i = 0; i < cfg.n_ns; i++) {
+      if (!cfg.ns[i].path || i == user) continue;
+      if (setns(cfg.ns[i].fd, (int)cfg.ns[i].flag) < 0) die("setns %s", cfg.ns[i].path);
+      close(cfg.ns[i].fd);
+    }
+    if (!cfg.ns[user].path && (!cfg.uid_map || !cfg.gid_map)) { errno = EINVAL; die("a new user namespace needs uid and gid maps"); }
+    int ns = cfg.ns[user].path ? cfg.ns[user].fd : make_userns();
+    /* A joined namespace: the maps are not ours to write; the ones given (if any) name its root for --overlay=dir. */
+    if (!cfg.uid_map) cfg.uid_map = "";
+    if (!cfg.gid_map) cfg.gid_map = "";
+    prepare_host_side(ns);
+    stage = "namespaces";
+    become_userns_root(ns);
+    close(ns);
+  }
   for (size_t o = 0; o < sizeof order / sizeof order[0]; o++) {
     for (int i = 0; i < cfg.n_ns; i++) {
-      if (cfg.ns[i].flag != order[o]) continue;
+      if (cfg.ns[i].flag != order[o] || (user >= 0 && (cfg.ns[i].path || i == user))) continue;
       if (cfg.ns[i].path) {
         if (setns(cfg.ns[i].fd, (int)cfg.ns[i].flag) < 0) die("setns %s", cfg.ns[i].path);
         close(cfg.ns[i].fd);
       } else {
-        if (cfg.ns[i].flag == CLONE_NEWUSER) { errno = ENOTSUP; die("new user namespace"); }
         if (unshare((int)cfg.ns[i].flag) < 0) die("unshare %#x", cfg.ns[i].flag);
         *new_flags |= cfg.ns[i].flag;
       }

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <signal.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
 
 /* Reads LEN bytes at ADDR of process PID into BUF (process_vm_readv(2)). */
 long tv_vm_read(int pid, uint64_t addr, void *buf, size_t len) {
@@ -111,4 +113,28 @@ long tv_wake_setup(int sig) {
 /* tgkill(2): SIG to thread TID of this process. */
 long tv_wake_thread(int tid, int sig) {
   return syscall(SYS_tgkill, getpid(), tid, sig) < 0 ? -errno : 0;
+}
+
+/*
+ * uname(2) as seen in the UTS namespace NSFD (an fd of /proc/<tid>/ns/uts), written to OUT (struct utsname,
+ * 390 bytes). This thread joins that namespace (setns(2): UTS namespaces are per thread), calls uname and
+ * returns to SELFNS, its own. setns needs CAP_SYS_ADMIN effective, which the sentry thread may have lowered to a
+ * caller's set: the effective set is raised to the permitted one for the switch and restored after.
+ */
+long tv_uname_in(int nsfd, int selfns, void *out) {
+  struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  struct __user_cap_data_struct saved[2], raised[2];
+  if (syscall(SYS_capget, &h, saved) < 0) return -errno;
+  memcpy(raised, saved, sizeof raised);
+  raised[0].effective = raised[0].permitted;
+  raised[1].effective = raised[1].permitted;
+  if (syscall(SYS_capset, &h, raised) < 0) return -errno;
+  long r = 0;
+  if (syscall(SYS_setns, nsfd, CLONE_NEWUTS) < 0) r = -errno;
+  else {
+    if (syscall(SYS_uname, out) < 0) r = -errno;
+    if (syscall(SYS_setns, selfns, CLONE_NEWUTS) < 0) abort(); /* a sentry thread in a sandbox's namespace must not go on */
+  }
+  if (syscall(SYS_capset, &h, saved) < 0 && r == 0) r = -errno;
+  return r;
 }

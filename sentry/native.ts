@@ -95,6 +95,7 @@ const raw = {
   wakeSetup: lib.func('long tv_wake_setup(int sig)'),
   wakeThread: lib.func('long tv_wake_thread(int tid, int sig)'),
   setCreds: lib.func('long tv_set_creds(uint32_t fsuid, uint32_t fsgid, void *groups, int ngroups, void *caps)'),
+  unameIn: lib.func('long tv_uname_in(int nsfd, int selfns, void *out)'),
 };
 
 /** libc and libtvisor-sentry.so, string arguments passed as raw bytes. */
@@ -156,6 +157,9 @@ export interface StatLite {
   dev: bigint;
   ino: bigint;
   mode: number;
+  /** Owner, as the sentry (initial user namespace) sees it. */
+  uid: number;
+  gid: number;
   rdev: bigint;
 }
 const statBuf = Buffer.alloc(144);
@@ -165,6 +169,8 @@ export function fstat(fd: number): StatLite {
     dev: statBuf.readBigUInt64LE(0),
     ino: statBuf.readBigUInt64LE(8),
     mode: statBuf.readUInt32LE(24),
+    uid: statBuf.readUInt32LE(28),
+    gid: statBuf.readUInt32LE(32),
     rdev: statBuf.readBigUInt64LE(40),
   };
 }

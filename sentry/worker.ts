@@ -30,6 +30,9 @@ import { cgroupLimits, hostLimits, setSandboxLimits, type CgroupRecord } from '.
 import { ProcConnector } from './kernel/cnproc.js';
 import { ProcTable } from './kernel/proctable.js';
 import { serveControl } from './control.js';
+import { configureIdentity } from './syscalls/identity.js';
+import { setUserNamespace, userNamespaceOf } from './kernel/userns.js';
+import { asSentry, configureCapabilityRule } from './kernel/creds.js';
 
 /** What the CLI hands the sentry. */
 export interface SentryConfig {
@@ -51,6 +54,8 @@ export interface SentryConfig {
   testRawProc?: boolean;
   /** The sandbox's cgroup (src/cgroups.ts), whose limits /proc/meminfo, /proc/cpuinfo and sysinfo report; none: the host's. */
   cgroup?: CgroupRecord;
+  /** uname(2)'s release inside (the filter traps uname only then); undefined: the host's, not trapped. */
+  kernelRelease?: string;
 }
 
 /**
@@ -89,6 +94,9 @@ function makeLog(cfg: SentryConfig): Logger | undefined {
 
 function setup(cfg: SentryConfig): void {
   c.umask(0);
+  configureIdentity({ kernelRelease: cfg.kernelRelease });
+  setUserNamespace(userNamespaceOf(cfg.initPid));
+  configureCapabilityRule();
   setUnscopedForTests(cfg.testUnscopedResolve === true);
   setSandboxLimits(cfg.cgroup ? cgroupLimits(cfg.cgroup, cfg.initPid) : hostLimits(cfg.initPid));
   configureProcfs({ testRaw: cfg.testRawProc });
@@ -219,6 +227,7 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
           pool.interruptSignalled(platform);
         }
         if (n === 'gone') {
+          asSentry();
           clearInterval(tableTimer);
           if (eager) eager.settle(STRACE_SETTLE_MS);
           table?.update();
@@ -236,7 +245,10 @@ export function runSentry(cfg: SentryConfig): Promise<void> {
           }
           eager?.update();
         }
-        if (n === null || performance.now() > until) return void setImmediate(pump);
+        if (n === null || performance.now() > until) {
+          asSentry(); // the event loop's work (state, control socket, process table) is the sentry's own
+          return void setImmediate(pump);
+        }
       }
     };
     pump();

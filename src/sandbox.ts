@@ -38,6 +38,44 @@ export interface Namespace {
 }
 
 /**
+ * One line of a user namespace's id map (runtime-spec config-linux.md "User namespace mappings";
+ * user_namespaces(7) uid_map): ids containerID..containerID+size-1 inside are hostID..hostID+size-1 on the host.
+ */
+export interface IdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+/** The maps of a new user namespace (both required; written by the launcher, a privileged parent). */
+export interface UserNamespaceMaps {
+  uidMappings: IdMapping[];
+  gidMappings: IdMapping[];
+}
+
+/** `tvisor do --userns`'s default: container ids 0..65535 are host ids 100000..165535. */
+export const DEFAULT_USERNS_RANGE = { hostID: 100000, size: 65536 } as const;
+
+/**
+ * The uid_map / gid_map text of `maps` ("inside outside count" per line). Throws Error for an empty map, a
+ * non-integer or negative field, a range past 2^32, or overlapping ranges (the kernel would refuse them with EINVAL).
+ */
+export function idMapText(maps: IdMapping[], what: string): string {
+  if (!Array.isArray(maps) || maps.length === 0) throw new Error(`${what}: at least one mapping is required`);
+  const seen: [number, number][] = [];
+  for (const [i, m] of maps.entries()) {
+    for (const k of ['containerID', 'hostID', 'size'] as const)
+      if (!Number.isInteger(m?.[k]) || m[k] < 0 || m[k] > 0xffffffff) throw new Error(`${what}[${i}].${k}: want an integer 0..4294967295`);
+    if (m.size === 0 || m.containerID + m.size > 0x100000000 || m.hostID + m.size > 0x100000000)
+      throw new Error(`${what}[${i}]: empty, or past the 32-bit id space`);
+    for (const [a, b] of seen)
+      if (m.containerID < b && a < m.containerID + m.size) throw new Error(`${what}[${i}]: overlaps another mapping`);
+    seen.push([m.containerID, m.containerID + m.size]);
+  }
+  return maps.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
+}
+
+/**
  * The writable layer over the root: 'memory' (overlayfs, tmpfs upper, thrown away), { dir } (overlayfs with
  * upper and work directories DIR/upper and DIR/work on the host, kept; DIR must exist), 'none' (the rootfs
  * itself, bound read-write: only with a rootfs, never the host's /).
@@ -63,6 +101,10 @@ export interface SandboxSpec {
   caps: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
   noNewPrivileges: boolean;
   hostname?: string;
+  /** The maps of the new user namespace, when `namespaces` creates one (required then). */
+  userNamespace?: UserNamespaceMaps;
+  /** uname(2)'s release field inside (default: the host's; `tvisor do --kernel-release`). */
+  kernelRelease?: string;
   user?: { uid: number; gid: number; additionalGids: number[] };
   /** Limits, enforced with the sandbox's cgroup (src/cgroups.ts); none: a cgroup without limits, when the host has one. */
   resources?: Resources;
@@ -102,7 +144,7 @@ export class LaunchError extends Error {}
 
 const T = {
   END: 0, NS_NEW: 1, NS_JOIN: 2, ROOTFS: 3, OVERLAY: 4, CWD: 6, ENV: 7, ARG: 8, CAPS: 9, FILTER: 10,
-  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15, CGROUP: 16,
+  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15, CGROUP: 16, UIDMAP: 17, GIDMAP: 18,
 } as const;
 
 /** Step kinds (native/launcher.c enum step_kind). */
@@ -149,11 +191,32 @@ const u32 = (v: number): Buffer => {
 };
 const cstr = (s: string): Buffer => Buffer.from(s + '\0');
 
-/** The table settings of `spec`: its own, plus `strace` when strace lines are written. */
-export function sandboxSettings(spec: SandboxSpec): SandboxOption[] {
+/**
+ * The table settings of `spec` (sentry/syscalls/table.ts SandboxOption): its own, plus `strace` when strace lines
+ * are written, `kernelRelease` when uname's release is overridden, and `sharedUts` when the sandbox has no UTS
+ * namespace of its own (none, or one joined by path), where sethostname/setdomainname would change someone
+ * else's names.
+ */
+export function sandboxSettings(spec: Pick<SandboxSpec, 'settings' | 'straceFd' | 'kernelRelease' | 'namespaces'>): SandboxOption[] {
   const s = new Set(spec.settings ?? []);
   if (spec.straceFd >= 0) s.add('strace');
+  if (spec.kernelRelease !== undefined) s.add('kernelRelease');
+  if (!spec.namespaces.some((n) => n.type === 'uts' && !n.path)) s.add('sharedUts');
   return [...s];
+}
+
+/** Throws LaunchError when `spec`'s user namespace cannot be made: a new one without maps, or a malformed map. */
+function checkUserNamespace(spec: SandboxSpec): void {
+  if (spec.userNamespace) {
+    try {
+      idMapText(spec.userNamespace.uidMappings, 'uidMappings');
+      idMapText(spec.userNamespace.gidMappings, 'gidMappings');
+    } catch (e) {
+      throw new LaunchError((e as Error).message);
+    }
+  } else if (spec.namespaces.some((n) => n.type === 'user' && !n.path)) {
+    throw new LaunchError('a new user namespace needs uid and gid mappings');
+  }
 }
 
 /** Encodes `spec` as the launcher's config stream, with `cgroupProcs` the cgroup.procs files to join (exported for tests). */
@@ -176,6 +239,12 @@ export function encodeSpec(spec: SandboxSpec, cgroupProcs: string[] = []): Buffe
     caps.writeBigUInt64LE(m, i * 8),
   );
   parts.push(record(T.CAPS, caps));
+  if (spec.userNamespace) {
+    parts.push(record(T.UIDMAP, Buffer.from(idMapText(spec.userNamespace.uidMappings, 'uidMappings'))));
+    parts.push(record(T.GIDMAP, Buffer.from(idMapText(spec.userNamespace.gidMappings, 'gidMappings'))));
+  } else if (spec.namespaces.some((n) => n.type === 'user' && !n.path)) {
+    throw new LaunchError('a new user namespace needs uid and gid mappings');
+  }
   parts.push(record(T.FILTER, buildFilter({ settings: new Set(sandboxSettings(spec)), allowOverride: new Set(spec.allowOverride ?? []) })));
   if (spec.hostname) parts.push(record(T.HOSTNAME, Buffer.from(spec.hostname)));
   parts.push(record(T.NNP, u32(spec.noNewPrivileges ? 1 : 0)));
@@ -222,6 +291,9 @@ export async function runSandbox(spec: SandboxSpec, hooks: RunHooks = {}): Promi
   // The one rule every caller gets (do, the OCI commands, the library): the host's / is never writable.
   if (spec.overlay === 'none' && (spec.rootfs === '' || isHostRoot(spec.rootfs)))
     throw new LaunchError('overlay "none" on the host\u2019s /: the host\u2019s / is never writable');
+  if (spec.kernelRelease !== undefined && (spec.kernelRelease === '' || Buffer.byteLength(spec.kernelRelease) > 64 || spec.kernelRelease.includes('\0')))
+    throw new LaunchError(`kernel release ${JSON.stringify(spec.kernelRelease)}: want 1 to 64 bytes (struct utsname), no NUL`);
+  checkUserNamespace(spec); // before anything starts: a bad map is an error that leaves nothing behind
   let cgroup: CgroupRecord | null;
   try {
     cgroup = createCgroup(spec.resources ?? {}, { id: spec.id ?? newSandboxId(), path: spec.cgroupsPath });
@@ -248,10 +320,10 @@ async function launch(spec: SandboxSpec, cgroup: CgroupRecord | null, hooks: Run
     stdio: ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'],
     env: { TVISOR_PARENT_PID: String(process.pid) },
   });
-  const config = child.stdio[3] as Writable;
+  const configPipe = child.stdio[3] as Writable;
   const status = child.stdio[4] as Readable;
-  config.on('error', () => {}); // EPIPE when the launcher fails early: reported through its status
-  config.write(encodeSpec(spec, cgroup ? cgroupProcsFiles(cgroup) : []));
+  configPipe.on('error', () => {}); // EPIPE when the launcher fails early: reported through its status
+  configPipe.write(encodeSpec(spec, cgroup ? cgroupProcsFiles(cgroup) : []));
 
   let initPid = 0;
   let errorLine = '';
@@ -279,7 +351,7 @@ async function launch(spec: SandboxSpec, cgroup: CgroupRecord | null, hooks: Run
         try {
           if (fd >= 0) {
             const listenerFd = takeFd(initPid, fd);
-            config.end('g');
+            configPipe.end('g');
             sentryDone = runSentry({
               listenerFd,
               initPid,
@@ -290,8 +362,9 @@ async function launch(spec: SandboxSpec, cgroup: CgroupRecord | null, hooks: Run
               testUnscopedResolve: spec.testUnscopedResolve,
               testRawProc: spec.testRawProc,
               cgroup: cgroup ?? undefined,
+              kernelRelease: spec.kernelRelease,
             });
-          } else config.end('g');
+          } else configPipe.end('g');
           hooks.onStart?.(initPid, cgroup);
         } catch (e) {
           errorLine = (e as Error).message;

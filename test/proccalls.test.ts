@@ -7,10 +7,10 @@
  * granted, setuid bits never raise privileges, exec works in its forms.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { native, ROOT, sandboxSh, tvisorDo } from './helpers.js';
+import { native, ROOT, sandboxSh, tvisor, tvisorDo } from './helpers.js';
 import { SETPRIV } from './conformance/cpython.js';
 
 let dir: string;
@@ -195,6 +195,20 @@ os.kill(sib, 9)
     chmodSync(nativeCopy, 0o4755);
     const n = native(['setpriv', '--reuid', '1000', '--regid', '1000', '--clear-groups', nativeCopy]);
     expect(n.stdout).toBe('1000 0\n');
+  });
+});
+
+describe('the tvisor process itself', () => {
+  it('does its own work as itself after serving a non-root caller: exit status kept, its state entry removed', () => {
+    const root = mkdtempSync('/tmp/tvisor-proccalls-root-');
+    try {
+      const s = tvisor(['--root', root, 'do', '--name', 'nonroot', '--', 'setpriv', '--reuid', '1000', '--regid', '1000', '--clear-groups', 'cat', '/etc/hostname']);
+      expect(s.stderr).toBe('');
+      expect(s.status).toBe(0);
+      expect(readdirSync(root)).toEqual([]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -6,8 +6,11 @@
  * are the caller's (credentials(7), path_resolution(7) "Permission").
  * umask is applied by the handlers (the sentry's own umask is 0).
  */
-import { c, checkNeg } from '../native.js';
+import { constants } from 'node:os';
+import { c, checkNeg, closeFd, fstat } from '../native.js';
+import { SysError } from '../syscalls/types.js';
 import type { Task } from './task.js';
+import { sandboxUserNamespace, type IdRange } from './userns.js';
 
 let applied = '';
 /**
@@ -21,9 +24,93 @@ const CAP_SYS_PTRACE_BIT = 1 << 19;
 const groupsBuf = Buffer.alloc(4 * 65536);
 const capsBuf = Buffer.alloc(8);
 
+/**
+ * How the caller's capabilities are applied. 'all': as the sentry's own, in the initial user namespace (no user
+ * namespace: they are the same). With a user namespace the kernel lets a capability override a file's checks
+ * only when the inode's uid and gid are mapped in it (capabilities(7), "Interaction with user namespaces";
+ * capable_wrt_inode_uidgid), which an initial-namespace capability of the sentry would not do: 'none' applies
+ * none of them, 'mapped' applies them for a retry whose inodes guardMapped checks (withCapabilityRule).
+ */
+let capMode: 'all' | 'none' | 'mapped' = 'all';
+
+/** The sentry process's own credentials, as it started (root's, with every capability it holds). */
+const OWN = { fsuid: process.getuid?.() ?? 0, fsgid: process.getgid?.() ?? 0, groups: process.getgroups?.() ?? [] };
+
+/**
+ * Gives this thread the sentry's own credentials back. The notification loop runs on Node's main thread, which
+ * also runs everything else of the tvisor process (the state directory, the control socket, the process table's
+ * /proc reads): it must not do that work as the last caller. Called whenever the loop yields to the event loop.
+ */
+export function asSentry(): void {
+  if (applied === 'sentry') return;
+  OWN.groups.forEach((g, i) => groupsBuf.writeUInt32LE(g >>> 0, i * 4));
+  capsBuf.writeUInt32LE(0xffffffff, 0); // masked by the permitted set in tv_set_creds
+  capsBuf.writeUInt32LE(0xffffffff, 4);
+  applied = '';
+  checkNeg(c.setCreds(OWN.fsuid, OWN.fsgid, groupsBuf, OWN.groups.length, capsBuf));
+  applied = 'sentry';
+}
+
 /** Gives this sentry thread `task`'s file-system credentials (no-op when already so). */
 export function asCaller(task: Task): void {
-  apply(task, CAP_SYS_PTRACE_BIT, task.creds.key);
+  apply(task, CAP_SYS_PTRACE_BIT, capMode === 'mapped' ? task.creds.key + '/m' : task.creds.key);
+}
+
+/** Capabilities that override file permission and ownership checks (CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID). */
+const FILE_CAPS = 0x1f;
+const E = constants.errno;
+
+/**
+ * Runs a file operation `fn` for `caller` (its task read only when needed) under the kernel's capability rule for user namespaces. Without a user
+ * namespace: `fn()`, nothing else. With one: first without the caller's capabilities; when that fails with
+ * EACCES or EPERM and the caller holds a file capability, once more with them, where every inode the operation
+ * acts on must have a uid and gid mapped in the namespace (guardMapped, called by sentry/vfs/resolve.ts on the
+ * file or parent directory it resolved); otherwise the first error stands. Residual difference from the kernel:
+ * directories crossed on the way are searched with the capabilities (the kernel would refuse an unmapped
+ * directory without search permission), and a name in a directory is checked before it is acted on (a rename
+ * in between by someone else is not seen).
+ */
+export function withCapabilityRule<T>(caller: { readonly task: Task }, fn: () => T): T {
+  if (capMode === 'all') return fn();
+  try {
+    return fn();
+  } catch (e) {
+    if (!(e instanceof SysError) || (e.errno !== E.EACCES && e.errno !== E.EPERM) || (caller.task.creds.capEff[0] & FILE_CAPS) === 0)
+      throw e;
+    capMode = 'mapped';
+    try {
+      return fn();
+    } catch (again) {
+      throw again instanceof SysError && (again.errno === E.EACCES || again.errno === E.EPERM) ? e : again;
+    } finally {
+      capMode = 'none';
+    }
+  }
+}
+
+/** Whether a retry with capabilities is under way (withCapabilityRule): resolved inodes must be guarded. */
+export function guarding(): boolean {
+  return capMode === 'mapped';
+}
+
+const mapped = (map: IdRange[], id: number): boolean => map.some((r) => id >= r.outside && id - r.outside < r.count);
+
+/**
+ * During a capability retry (withCapabilityRule), throws EACCES unless the file at `fd` has a uid and gid mapped
+ * in the sandbox's user namespace; closes `fd` then when `own`. No-op otherwise.
+ */
+export function guardMapped(fd: number, own = false): void {
+  const ns = sandboxUserNamespace();
+  if (capMode !== 'mapped' || !ns) return;
+  const st = fstat(fd);
+  if (mapped(ns.uid, st.uid) && mapped(ns.gid, st.gid)) return;
+  if (own) closeFd(fd);
+  throw new SysError(E.EACCES, 'capability over an inode not mapped in the user namespace');
+}
+
+/** Sets the capability mode for the sandbox: 'none' (and retries) when it has a user namespace, else 'all'. */
+export function configureCapabilityRule(): void {
+  capMode = sandboxUserNamespace() ? 'none' : 'all';
 }
 
 /** Whether `task` itself holds CAP_SYS_PTRACE (effective). */
@@ -63,8 +150,9 @@ function apply(task: Task, extraCaps: number, key: string): void {
   const cr = task.creds;
   if (key === applied) return;
   cr.groups.forEach((g, i) => groupsBuf.writeUInt32LE(g >>> 0, i * 4));
-  capsBuf.writeUInt32LE((cr.capEff[0] | extraCaps) >>> 0, 0);
-  capsBuf.writeUInt32LE(cr.capEff[1] >>> 0, 4);
+  const own = capMode === 'none' ? [0, 0] : cr.capEff;
+  capsBuf.writeUInt32LE((own[0]! | extraCaps) >>> 0, 0);
+  capsBuf.writeUInt32LE(own[1]! >>> 0, 4);
   applied = '';
   checkNeg(c.setCreds(cr.fsuid, cr.fsgid, groupsBuf, cr.groups.length, capsBuf));
   applied = key;

@@ -36,7 +36,8 @@ import {
   S_IFSOCK,
 } from '../abi.js';
 import { c, check, closeFd, fstat, major, openat2, SYS } from '../native.js';
-import { asCaller, asCallerWith, callerHasPtrace } from '../kernel/creds.js';
+import { asCaller, asCallerWith, callerHasPtrace, withCapabilityRule } from '../kernel/creds.js';
+import { hostIdArg } from '../kernel/userns.js';
 import { procfsFile } from '../vfs/procfs.js';
 import {
   lookupParent,
@@ -359,6 +360,8 @@ const chown: Handler = (ctx) => {
   else [p, uid, gid, flags] = [path(ctx, a[0]), u32(a[1]), u32(a[2]), ctx.nrName === 'lchown' ? AT_SYMLINK_NOFOLLOW : 0];
   if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) throw new SysError(E.EINVAL);
   if (p === '' && flags & AT_EMPTY_PATH) return CONTINUE;
+  // The ids are the caller's namespace's; the kernel, called from the sentry, takes host ids.
+  [uid, gid] = [hostIdArg('uid', uid), hostIdArg('gid', gid)];
   asCaller(ctx.task);
   if (flags & AT_SYMLINK_NOFOLLOW && !followsAnyway(p)) {
     const { fd, base } = lookupParent(ctx, dirfd, p);
@@ -516,6 +519,17 @@ const removexattr: Handler = (ctx) => {
   return using(t.fd, () => ok(check(fn(t.path, x.name))));
 };
 
+/** `h` under the kernel's capability rule for user namespaces (sentry/kernel/creds.ts withCapabilityRule). */
+const capabilityRule =
+  (h: Handler): Handler =>
+  (ctx) =>
+    withCapabilityRule(ctx, () => h(ctx));
+
 /** Handlers of the path family, by table group. */
-export const fileHandlers = { open, mkdir, mknod, link, symlink, chmod, chown, utimes, truncate, setxattr, removexattr } satisfies Record<string, Handler>;
+export const fileHandlers = Object.fromEntries(
+  Object.entries({ open, mkdir, mknod, link, symlink, chmod, chown, utimes, truncate, setxattr, removexattr }).map(([k, h]) => [
+    k,
+    capabilityRule(h),
+  ]),
+) as Record<'open' | 'mkdir' | 'mknod' | 'link' | 'symlink' | 'chmod' | 'chown' | 'utimes' | 'truncate' | 'setxattr' | 'removexattr', Handler>;
 

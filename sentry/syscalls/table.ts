@@ -14,6 +14,7 @@ import { __O_TMPFILE, O_CREAT, O_DIRECTORY, O_RDWR, O_TRUNC, O_WRONLY } from '..
 import { fileHandlers } from './file.js';
 import { infoHandlers } from './info.js';
 import { processHandlers } from './process.js';
+import { identityHandlers } from './identity.js';
 import type { Handler } from './types.js';
 
 const E = constants.errno;
@@ -73,10 +74,13 @@ export interface SyscallEntry {
  * Per-sandbox settings that change how calls are treated, so one table still describes every sandbox:
  * - `nestedNamespaces`: `tvisor do --nested-namespaces`: clone/unshare may create namespaces and setns may join
  *   them (the mount calls stay denied, so a nested mount namespace is a fixed copy);
- * - `strace`: `--strace` traps (and continues) the signal and wait calls too, so they are shown.
+ * - `strace`: `--strace` traps (and continues) the signal and wait calls too, so they are shown;
+ * - `kernelRelease`: `--kernel-release` is set: uname(2) is answered by the sentry;
+ * - `sharedUts`: the sandbox has no UTS namespace of its own (none, or one joined by path): sethostname and
+ *   setdomainname are denied.
  */
-export type SandboxOption = 'nestedNamespaces' | 'strace';
-export const SANDBOX_OPTIONS: readonly SandboxOption[] = ['nestedNamespaces', 'strace'];
+export type SandboxOption = 'nestedNamespaces' | 'strace' | 'kernelRelease' | 'sharedUts';
+export const SANDBOX_OPTIONS: readonly SandboxOption[] = ['nestedNamespaces', 'strace', 'kernelRelease', 'sharedUts'];
 
 /** The fields a sandbox setting may change. */
 export type Variant = Partial<Pick<SyscallEntry, 'action' | 'errno' | 'support' | 'note' | 'handler' | 'rules'>>;
@@ -242,7 +246,7 @@ const SPECS: Record<string, Spec> = {
   ),
   ...group(
     `getpid getppid gettid getuid geteuid getgid getegid getresuid getresgid getgroups getpgrp getpgid getsid
-     capget setpgid setsid uname getrusage getrlimit prlimit64 setrlimit kcmp`,
+     capget setpgid setsid getrusage getrlimit prlimit64 setrlimit kcmp`,
     allow('identity and limits of the caller; prlimit64 and kcmp name other tasks by pid, which the pid namespace confines'),
   ),
   personality: {
@@ -251,14 +255,31 @@ const SPECS: Record<string, Spec> = {
     rules: PERSONALITY_ALLOWED.map(([value, note]) => ({ index: 0, op: 'eq' as const, value, action: 'allow' as const, note })),
   },
   sysinfo: trap(infoHandlers.sysinfo, 'answered by the sentry: totalram and freeram are the sandbox\u2019s memory limit and what is left of it'),
+  uname: {
+    ...allow('the sandbox\u2019s UTS namespace names it'),
+    when: {
+      kernelRelease: {
+        action: 'trap',
+        handler: identityHandlers.uname,
+        note: 'the sentry writes struct utsname: the release configured, the rest the caller\u2019s UTS namespace\u2019s',
+      },
+    },
+  },
   ...group(
     `setuid setgid setreuid setregid setresuid setresgid setfsuid setfsgid setgroups capset umask`,
     trap(p.credentials, 'continued; the sentry drops its cached credentials of the caller'),
   ),
-  ...group(
-    `sethostname setdomainname`,
-    allow('the sandbox has its own UTS namespace'),
-  ),
+  ...group(`sethostname setdomainname`, {
+    ...allow('changes the sandbox\u2019s own UTS namespace'),
+    when: {
+      sharedUts: {
+        action: 'deny',
+        errno: E.EPERM,
+        support: 'denied',
+        note: 'the UTS namespace is the host\u2019s or joined: its names are not the sandbox\u2019s to change',
+      },
+    },
+  }),
   exit: allow('ends the calling thread'),
   exit_group: allow('ends the calling process'),
   prctl: {

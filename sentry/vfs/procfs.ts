@@ -37,6 +37,7 @@ import { asCallerExactly, callerHasPtrace } from '../kernel/creds.js';
 import type { Task } from '../kernel/task.js';
 import { cmdline, filterCpuinfo, rewriteMeminfo, rewriteMountinfo, rewriteMounts, rewriteMountstats, swaps } from './proctext.js';
 import { SysError } from '../syscalls/types.js';
+import { sandboxUserNamespace, statusInNamespace } from '../kernel/userns.js';
 import {
   AT_FDCWD,
   F_ADD_SEALS,
@@ -63,9 +64,9 @@ const PROC_SUPER_MAGIC = 0x9fa0;
 const MAX_TEXT = 16 << 20;
 
 /** The files served here. */
-export type ProcKind = 'mountinfo' | 'mounts' | 'mountstats' | 'meminfo' | 'cpuinfo' | 'cmdline' | 'swaps';
+export type ProcKind = 'mountinfo' | 'mounts' | 'mountstats' | 'meminfo' | 'cpuinfo' | 'cmdline' | 'swaps' | 'status';
 
-const PER_TASK = /^\/proc\/\d+(?:\/task\/\d+)?\/(mountinfo|mounts|mountstats)$/;
+const PER_TASK = /^\/proc\/\d+(?:\/task\/\d+)?\/(mountinfo|mounts|mountstats|status)$/;
 const GLOBAL = /^\/proc\/(meminfo|cpuinfo|cmdline|swaps)$/;
 
 /**
@@ -146,6 +147,8 @@ function content(kind: ProcKind, fd: number): string {
       return cmdline(release());
     case 'swaps':
       return swaps(readAll(fd));
+    case 'status':
+      return statusInNamespace(readAll(fd), sandboxUserNamespace()!);
   }
 }
 
@@ -201,7 +204,8 @@ export function procfsFile(fd: number, dev: bigint, task: Task, flags: number): 
   if (raw) return fd;
   try {
     const kind = classify(readlinkat(AT_FDCWD, `/proc/self/fd/${fd}`));
-    if (!kind) return fd;
+    // status shows ids in the opener's user namespace: only with a user namespace does it need rewriting.
+    if (!kind || (kind === 'status' && !sandboxUserNamespace())) return fd;
     const fl = check(c.fcntl(fd, F_GETFL, 0));
     if ((fl & O_ACCMODE) === O_WRONLY) return fd; // nothing to read; writes fail as the kernel's own
     const out = sealed(kind, content(kind, fd), fl);

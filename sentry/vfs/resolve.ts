@@ -35,6 +35,7 @@ import {
 } from '../native.js';
 
 import { SysError, type Caller } from '../syscalls/types.js';
+import { guarding, guardMapped } from '../kernel/creds.js';
 import {
   AT_EMPTY_PATH,
   AT_SYMLINK_NOFOLLOW,
@@ -309,6 +310,53 @@ export function openPath(
   mode: number,
   callerResolve = 0,
 ): number {
+  return guarding() ? openGuarded(caller, dirfd, path, flags, mode, callerResolve) : openPlain(caller, dirfd, path, flags, mode, callerResolve);
+}
+
+/**
+ * openPath during a capability retry in a user namespace (sentry/kernel/creds.ts withCapabilityRule): nothing
+ * is opened, created or truncated before the inode it acts on is known to be mapped. An existing file is looked
+ * up (O_PATH), checked, and reopened through that fd; a new one is created in a checked parent directory
+ * (O_NOFOLLOW: a link planted meanwhile is not followed).
+ */
+function openGuarded(caller: Caller, dirfd: number, path: string, flags: number, mode: number, callerResolve: number): number {
+  let t: number;
+  try {
+    t = openPlain(caller, dirfd, path, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0, callerResolve);
+  } catch (e) {
+    if (!(flags & O_CREAT && e instanceof SysError && e.errno === E.ENOENT)) throw e;
+    const p = lookupParent(caller, dirfd, path);
+    try {
+      const fd = openat2(p.fd, p.base, flags | O_NOFOLLOW | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+      guardMapped(fd, true);
+      return fd;
+    } finally {
+      closeFd(p.fd);
+    }
+  }
+  try {
+    guardMapped(t);
+    if (flags & O_PATH) {
+      const r = t;
+      t = -1;
+      return r;
+    }
+    if ((flags & (O_CREAT | O_EXCL)) === (O_CREAT | O_EXCL)) throw new SysError(E.EEXIST);
+    if ((fstat(t).mode & S_IFMT) === S_IFLNK) throw new SysError(E.ELOOP);
+    return openat2(AT_FDCWD, `/proc/self/fd/${t}`, (flags & ~(O_CREAT | O_EXCL | O_NOFOLLOW)) | O_CLOEXEC, 0, 0);
+  } finally {
+    closeFd(t);
+  }
+}
+
+function openPlain(
+  caller: Caller,
+  dirfd: number,
+  path: string,
+  flags: number,
+  mode: number,
+  callerResolve = 0,
+): number {
   if (path === '') throw new SysError(E.ENOENT);
   // The caller may scope the lookup to its own dirfd (inside the sandbox): the kernel does it, and the walk
   // below when /proc/self or a mount crossing needs the sentry.
@@ -389,5 +437,29 @@ export function lookupParent(caller: Caller, dirfd: number, path: string): { fd:
   }
   // `..` of the sandbox root is the root (path_resolution(7)); the kernel, from the sentry, must not be asked.
   if (r.base.replace(/\/+$/, '') === '..' && isRoot(r.fd)) r.base = '.' + r.base.slice(2);
+  if (guarding()) guardParent(r);
   return r;
+}
+
+/**
+ * During a capability retry: the parent directory and, when it exists, the name in it (not followed: the
+ * l-calls act on it) must be mapped in the user namespace (sentry/kernel/creds.ts guardMapped). Closes the
+ * parent's fd when it throws.
+ */
+function guardParent(r: { fd: number; base: string }): void {
+  guardMapped(r.fd, true);
+  let fd = -1;
+  try {
+    fd = openat2(r.fd, r.base, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+  } catch {
+    return; // no such name yet (a creation), or nothing the kernel lets be named
+  }
+  try {
+    guardMapped(fd);
+  } catch (e) {
+    closeFd(r.fd);
+    throw e;
+  } finally {
+    closeFd(fd);
+  }
 }

@@ -14,7 +14,15 @@ import { appendFileSync, existsSync, mkdirSync, openSync, realpathSync, statSync
 import { availableParallelism } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { capMask, DEFAULT_CAPS } from '../caps.js';
-import { isHostRoot, runSandbox, type Namespace, type Overlay, type SandboxSpec } from '../sandbox.js';
+import {
+  DEFAULT_USERNS_RANGE,
+  isHostRoot,
+  runSandbox,
+  type Namespace,
+  type Overlay,
+  type SandboxSpec,
+  type UserNamespaceMaps,
+} from '../sandbox.js';
 import { convertMount, doFsConfig, parseTmpfs, parseVolume, rootSetup, type OciMount } from '../oci/mounts.js';
 import { fatal } from './errors.js';
 import { generateId, Registration } from '../state.js';
@@ -133,6 +141,25 @@ export function doResources(o: { memory?: string; pids?: string; cpus?: string }
   return r;
 }
 
+/**
+ * Parses `--userns[=HOSTID:COUNT]`: container ids 0..COUNT-1 become host ids HOSTID..HOSTID+COUNT-1, for uids
+ * and gids alike (`true`, the flag alone: 100000:65536). Throws Error for anything else, a COUNT of 0, a range
+ * past 2^32, or one that maps host root (HOSTID 0: root inside would be root outside).
+ */
+export function parseUserns(v: string | true): UserNamespaceMaps {
+  let hostID: number = DEFAULT_USERNS_RANGE.hostID;
+  let size: number = DEFAULT_USERNS_RANGE.size;
+  if (v !== true) {
+    const m = /^(\d+):(\d+)$/.exec(v);
+    if (!m) throw new Error(`--userns=${v}: want HOSTID:COUNT (e.g. 100000:65536)`);
+    [hostID, size] = [Number(m[1]), Number(m[2])];
+    if (size === 0 || hostID + size > 0x100000000) throw new Error(`--userns=${v}: COUNT must be 1 or more and the range within 32 bits`);
+    if (hostID === 0) throw new Error(`--userns=${v}: host id 0 would make root inside root outside`);
+  }
+  const map = [{ containerID: 0, hostID, size }];
+  return { uidMappings: map, gidMappings: map };
+}
+
 interface DoOptions {
   rootfs?: string;
   overlay: string;
@@ -150,6 +177,8 @@ interface DoOptions {
   memory?: string;
   pids?: string;
   cpus?: string;
+  userns?: string | true;
+  kernelRelease?: string;
   testAllowSyscall: string[];
   testUnscopedResolve?: boolean;
   testRawProc?: boolean;
@@ -178,6 +207,11 @@ export function doCommand(): Command {
     .option('--memory <size>', 'memory limit, no swap (cgroup; e.g. 128m, 1g): past it the OOM killer ends processes')
     .option('--pids <n>', 'most tasks (processes and threads) at once (cgroup): fork fails with EAGAIN past it')
     .option('--cpus <n>', 'CPU time, in CPUs (cgroup CFS quota; e.g. 0.5, 1.5)')
+    .option(
+      '--userns [hostid:count]',
+      'a user namespace: container ids 0..count-1 are host ids hostid.. (default 100000:65536); root inside is not root outside',
+    )
+    .option('--kernel-release <release>', 'the kernel release uname(2) reports inside (default: the host\u2019s)')
     .addOption(new Option('--test-allow-syscall <name>', 'TEST ONLY: let the filter pass NAME').argParser(collect).default([]).hideHelp())
     .addOption(new Option('--test-unscoped-resolve', 'TEST ONLY: a deliberately vulnerable path resolution').hideHelp())
     .addOption(new Option('--test-raw-proc', 'TEST ONLY: the kernel\u2019s /proc files, not rewritten').hideHelp())
@@ -224,7 +258,14 @@ async function runDo(command: string[], o: DoOptions, stateRoot: string): Promis
     if (i <= 0) fatal(`invalid --env "${kv}": want KEY=VALUE`);
     env[kv.slice(0, i)] = kv.slice(i + 1);
   }
+  let userNamespace: UserNamespaceMaps | undefined;
+  try {
+    if (o.userns !== undefined) userNamespace = parseUserns(o.userns);
+  } catch (e) {
+    fatal((e as Error).message);
+  }
   const namespaces: Namespace[] = [
+    ...(userNamespace ? [{ type: 'user' } as const] : []),
     { type: 'ipc' },
     { type: 'uts' },
     { type: 'pid' },
@@ -256,6 +297,8 @@ async function runDo(command: string[], o: DoOptions, stateRoot: string): Promis
     caps: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: 0n },
     noNewPrivileges: true,
     hostname: o.hostname,
+    userNamespace,
+    kernelRelease: o.kernelRelease,
     straceFd,
     settings: o.nestedNamespaces ? ['nestedNamespaces'] : [],
     debugLog: o.debugLog ?? null,

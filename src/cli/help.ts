@@ -5,7 +5,7 @@
  */
 import { Command, Option } from 'commander';
 import { constants } from 'node:os';
-import { TABLE, type ArgRule, type SyscallEntry } from '../../sentry/syscalls/table.js';
+import { TABLE, type ArgRule, type SandboxOption, type SyscallEntry } from '../../sentry/syscalls/table.js';
 
 const ERRNO = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
@@ -15,10 +15,22 @@ function ruleText(rules: readonly ArgRule[], allowed: boolean): string {
   return r.length ? ` (${allowed ? 'allowed' : 'refused'}: ${r.map((x) => x.note).join(', ')})` : '';
 }
 
-/** " [with SETTING: ACTION, NOTE]" for each sandbox setting that changes the entry (SyscallEntry.when). */
+/** The sandbox settings of SyscallEntry.when as the user turns them on. */
+const SETTING: Record<SandboxOption, string> = {
+  nestedNamespaces: 'with --nested-namespaces',
+  strace: 'with --strace',
+  kernelRelease: 'with --kernel-release',
+  sharedUts: 'without a UTS namespace of its own',
+};
+
+/** " [SETTING: ACTION[ ERRNO], NOTE]" for each sandbox setting that changes the entry (SyscallEntry.when). */
 function whenText(e: SyscallEntry): string {
-  return Object.entries(e.when ?? {})
-    .map(([opt, v]) => ` [with ${opt}: ${v.action ?? e.action}${v.rules?.length === 0 ? ', no argument rules' : ''}; ${v.note ?? e.note}]`)
+  return (Object.entries(e.when ?? {}) as [SandboxOption, NonNullable<SyscallEntry['when']>[SandboxOption]][])
+    .map(([opt, v]) => {
+      const errno = v?.errno ? ` ${ERRNO.get(v.errno) ?? v.errno}` : '';
+      const rules = v?.rules?.length === 0 ? ', no argument rules' : '';
+      return ` [${SETTING[opt]}: ${v?.action ?? e.action}${errno}${rules}; ${v?.note ?? e.note}]`;
+    })
     .join('');
 }
 

@@ -4,7 +4,8 @@
  * tests use today.
  *
  * Covered: process.args/env/cwd/user/capabilities/noNewPrivileges, hostname,
- * linux.namespaces (type, path; a user namespace is refused), and the file
+ * linux.namespaces (type, path), linux.uidMappings/gidMappings (a new user
+ * namespace's maps), and the file
  * system (root, mounts, linux.devices, maskedPaths, readonlyPaths) through
  * ./mounts.ts, linux.resources and linux.cgroupsPath through ./resources.ts
  * and ../cgroups.ts. Not covered yet (ignored): process.terminal, rlimits,
@@ -13,7 +14,16 @@
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { CAPABILITIES, capMask, DEFAULT_CAPS } from '../caps.js';
-import { NS_FLAGS, type Namespace, type NamespaceType, type Overlay, type SandboxSpec } from '../sandbox.js';
+import {
+  idMapText,
+  NS_FLAGS,
+  type IdMapping,
+  type Namespace,
+  type NamespaceType,
+  type Overlay,
+  type SandboxSpec,
+  type UserNamespaceMaps,
+} from '../sandbox.js';
 import { MountError, rootSetup, type OciFsConfig } from './mounts.js';
 import { resourcesFromOci, type OciResources } from './resources.js';
 
@@ -33,6 +43,9 @@ export interface OciConfig extends OciFsConfig {
     namespaces?: { type: string; path?: string }[];
     resources?: OciResources;
     cgroupsPath?: string;
+    /** config-linux.md "User namespace mappings": required with a new user namespace. */
+    uidMappings?: IdMapping[];
+    gidMappings?: IdMapping[];
   };
 }
 
@@ -50,8 +63,8 @@ export interface OciSpecOptions {
 /**
  * Builds a SandboxSpec from an OCI config.
  * Throws MountError for the file-system parts (naming the entry), Error for the rest
- * (missing process.args, unknown namespace or capability, a user namespace, a linux.resources member tvisor
- * does not enforce).
+ * (missing process.args, unknown namespace or capability, a new user namespace without both id maps or
+ * maps without one, a malformed map, a linux.resources member tvisor does not enforce).
  */
 export function sandboxSpecFromOci(config: OciConfig, o: OciSpecOptions): SandboxSpec {
   const p = config.process ?? {};
@@ -59,10 +72,21 @@ export function sandboxSpecFromOci(config: OciConfig, o: OciSpecOptions): Sandbo
   const namespaces: Namespace[] = [];
   for (const [i, ns] of (config.linux?.namespaces ?? []).entries()) {
     if (!(ns.type in NS_FLAGS)) throw new Error(`linux.namespaces[${i}]: unknown type ${JSON.stringify(ns.type)}`);
-    if (ns.type === 'user') throw new Error(`linux.namespaces[${i}]: user namespaces are not supported yet`);
     namespaces.push(ns.path ? { type: ns.type as NamespaceType, path: ns.path } : { type: ns.type as NamespaceType });
   }
   if (!namespaces.some((n) => n.type === 'mount')) throw new Error('linux.namespaces: a mount namespace is required');
+  // A new user namespace needs both maps (runtime-spec: written by the runtime); a joined one has its own.
+  let userNamespace: UserNamespaceMaps | undefined;
+  const newUser = namespaces.some((n) => n.type === 'user' && !n.path);
+  const { uidMappings, gidMappings } = config.linux ?? {};
+  if (newUser) {
+    if (!uidMappings?.length || !gidMappings?.length) throw new Error('linux.uidMappings and linux.gidMappings: required with a new user namespace');
+    idMapText(uidMappings, 'linux.uidMappings');
+    idMapText(gidMappings, 'linux.gidMappings');
+    userNamespace = { uidMappings, gidMappings };
+  } else if (uidMappings?.length || gidMappings?.length) {
+    throw new Error('linux.uidMappings/gidMappings: only with a new user namespace (linux.namespaces type "user" without a path)');
+  }
   const caps = (names: string[] | undefined, dflt: readonly string[]): bigint => {
     for (const n of names ?? []) if (!CAPABILITIES.includes(n as never)) throw new Error(`process.capabilities: unknown capability ${n}`);
     return capMask(names ?? dflt);
@@ -88,6 +112,7 @@ export function sandboxSpecFromOci(config: OciConfig, o: OciSpecOptions): Sandbo
     },
     noNewPrivileges: p.noNewPrivileges ?? true,
     hostname: config.hostname,
+    userNamespace,
     user: p.user ? { uid: p.user.uid, gid: p.user.gid, additionalGids: p.user.additionalGids ?? [] } : undefined,
     resources: resourcesFromOci(config.linux?.resources),
     cgroupsPath: config.linux?.cgroupsPath,
