@@ -35,6 +35,15 @@ function differences(a: Map<string, string>, b: Map<string, string>): Record<str
   return d;
 }
 
+/** pidfd_getfd is denied (a pidfd may name a host process; the kernel checks only ptrace access), setns too. */
+const PIDFD_GETFD_POLICY = {
+  'setns.bad-fd': 'EBADF -> EPERM',
+  'pidfd_getfd.bad-fd': 'EBADF -> EPERM',
+  'pidfd_getfd.self-stdout': 'ok -> EPERM',
+  'pidfd_getfd.bad-flags': 'EINVAL -> EPERM',
+  'pidfd_getfd.absent-fd': 'EBADF -> EPERM',
+};
+
 /**
  * The sandbox's policies (sentry/syscalls/table.ts): clone3 is ENOSYS (libc falls back to clone, whose flags
  * register the filter can read); namespace flags in clone/unshare and setns are refused with EPERM by the
@@ -47,9 +56,8 @@ const NS_POLICY = {
   'clone.all-ones': 'EINVAL -> EPERM',
   'unshare.newuser': 'ok -> EPERM',
   'unshare.all-ones': 'EINVAL -> EPERM',
-  'setns.bad-fd': 'EBADF -> EPERM',
+  ...PIDFD_GETFD_POLICY,
 };
-
 describe('a table of malformed and edge-case process calls', () => {
   let nt: Map<string, string>;
   beforeAll(() => {
@@ -79,10 +87,17 @@ describe('a table of malformed and edge-case process calls', () => {
     expect(st.get('after.open')).toBe('ok');
   });
 
-  it('--nested-namespaces lifts the namespace rules: the same answers as natively but clone3', () => {
+  it('--nested-namespaces lifts the namespace rules but for user namespaces: the kernel answers the rest', () => {
     const s = tvisorDo(['/proccalls', '--ns'], ['--nested-namespaces', '-v', `${probe}:/proccalls:ro`]);
     expect(s.status, s.stderr).toBe(0);
-    expect(differences(nt, table(s.stdout))).toEqual({ 'clone3.null': 'EINVAL -> ENOSYS' });
+    expect(differences(nt, table(s.stdout))).toEqual({
+      'clone3.null': 'EINVAL -> ENOSYS',
+      'clone.newuser': 'ok -> EPERM',
+      'unshare.newuser': 'ok -> EPERM',
+      'unshare.all-ones': 'EINVAL -> EPERM', // ~0 has CLONE_NEWUSER
+      'clone.all-ones': 'EINVAL -> EPERM',
+      ...PIDFD_GETFD_POLICY,
+    });
   });
 });
 
@@ -167,14 +182,53 @@ os.kill(sib, 9)
     expect(s.stdout).toContain('traceme -1 Operation not permitted');
   });
 
-  it('a nested user namespace attempt fails (unshare -U, python os.fork in CLONE_NEWUSER via unshare(1)); granted it works', () => {
-    const s = sandboxSh('unshare -U true; echo "unshare=$?"; unshare -Ur id -u; echo "unshare-r=$?"');
-    expect(s.stdout).toContain('unshare=1');
-    expect(s.stdout).toContain('unshare-r=1');
-    expect(s.stderr).toContain('Operation not permitted');
-    const g = sandboxSh('unshare -Ur id -u', ['--nested-namespaces']);
-    expect(g.status, g.stderr).toBe(0);
-    expect(g.stdout.trim()).toBe('0');
+  it('a nested user namespace attempt fails, with --nested-namespaces too', () => {
+    for (const flags of [[], ['--nested-namespaces']]) {
+      const s = sandboxSh('unshare -U true; echo "unshare=$?"; unshare -Ur id -u; echo "unshare-r=$?"', flags);
+      expect(s.stdout).toContain('unshare=1');
+      expect(s.stdout).toContain('unshare-r=1');
+      expect(s.stderr).toContain('Operation not permitted');
+    }
+  });
+
+  it('a host process\u2019s pidfd (SO_PEERPIDFD over a socket on a volume) gives no access: getfd and madvise EPERM, signals EINVAL', () => {
+    const vol = mkdtempSync('/tmp/tvisor-peerpidfd-');
+    chmodSync(vol, 0o755);
+    const secretDir = mkdtempSync('/tmp/tvisor-peerpidfd-secret-');
+    writeFileSync(join(secretDir, 'secret'), 'host\n');
+    // A host process holding a directory open (fd 3) and listening on a socket the sandbox can reach.
+    const server = spawn('python3', ['-c', `
+import os, socket, sys, time
+d = os.open(${JSON.stringify(secretDir)}, os.O_RDONLY | os.O_DIRECTORY)
+os.dup2(d, 3)
+s = socket.socket(socket.AF_UNIX); s.bind(${JSON.stringify(join(vol, 'srv.sock'))}); os.chmod(${JSON.stringify(join(vol, 'srv.sock'))}, 0o777); s.listen(5)
+print('ready', flush=True)
+while True:
+    c, _ = s.accept(); time.sleep(2); c.close()
+`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      execFileSync('sh', ['-c', `until [ -S ${vol}/srv.sock ]; do sleep 0.05; done`], { timeout: 10_000 });
+      const py = `
+import ctypes, os, socket, struct
+libc = ctypes.CDLL(None, use_errno=True)
+c = socket.socket(socket.AF_UNIX); c.connect('/vol/srv.sock')
+pidfd = struct.unpack('i', c.getsockopt(socket.SOL_SOCKET, 77, 4))[0]
+def err(r):
+    return 'ok' if r >= 0 else os.strerror(ctypes.get_errno())
+print('getfd', err(libc.syscall(438, pidfd, 3, 0)))
+print('signal', err(libc.syscall(424, pidfd, 0, None, 0)))
+print('madvise', err(libc.syscall(440, pidfd, None, 0, 8, 0)))
+print('setns', err(libc.syscall(308, pidfd, 0)))
+`;
+      const s = tvisorDo(['python3', '-c', py], ['-v', `${vol}:/vol`]);
+      expect(s.stderr).toBe('');
+      expect(s.stdout).toBe('getfd Operation not permitted\nsignal Invalid argument\nmadvise Operation not permitted\nsetns Operation not permitted\n');
+      expect(readFileSync(join(secretDir, 'secret'), 'utf8')).toBe('host\n');
+    } finally {
+      server.kill('SIGKILL');
+      rmSync(vol, { recursive: true, force: true });
+      rmSync(secretDir, { recursive: true, force: true });
+    }
   });
 
   it('a setuid-root binary copied into the sandbox does not raise a non-root caller to root', () => {

@@ -72,8 +72,9 @@ export interface SyscallEntry {
 
 /**
  * Per-sandbox settings that change how calls are treated, so one table still describes every sandbox:
- * - `nestedNamespaces`: `tvisor do --nested-namespaces`: clone/unshare may create namespaces and setns may join
- *   them (the mount calls stay denied, so a nested mount namespace is a fixed copy);
+ * - `nestedNamespaces`: `tvisor do --nested-namespaces`: clone/unshare may create namespaces other than user
+ *   namespaces, for callers with the capability to (CAP_SYS_ADMIN); the mount calls and setns stay denied, so a
+ *   nested mount namespace is a fixed copy;
  * - `strace`: `--strace` traps (and continues) the signal and wait calls too, so they are shown;
  * - `kernelRelease`: `--kernel-release` is set: uname(2) is answered by the sentry;
  * - `sharedUts`: the sandbox has no UTS namespace of its own (none, or one joined by path): sethostname and
@@ -204,6 +205,12 @@ const PERSONALITY_ALLOWED: [bigint, string][] = [
  */
 export const CLONE_NS_FLAGS = 0x00020000n | 0x02000000n | 0x04000000n | 0x08000000n | 0x10000000n | 0x20000000n | 0x40000000n;
 export const CLONE_NEWTIME = 0x80n;
+/**
+ * CLONE_NEWUSER stays refused with --nested-namespaces: in a user namespace of its own a task holds every
+ * capability, and the sentry, which acts with the caller's capabilities in the initial namespace, must never
+ * lend them.
+ */
+const NEWUSER_RULE: ArgRule = { index: 0, op: 'mask', value: 0x10000000n, action: 'deny', errno: E.EPERM, note: 'CLONE_NEWUSER (user namespaces)' };
 /** seccomp(2) SECCOMP_FILTER_FLAG_NEW_LISTENER (linux/seccomp.h). */
 const SECCOMP_FILTER_FLAG_NEW_LISTENER = 8n;
 
@@ -212,7 +219,7 @@ const SPECS: Record<string, Spec> = {
   ...group(
     `mmap mprotect munmap brk mremap msync mincore madvise mlock munlock mlockall munlockall mlock2
      pkey_mprotect pkey_alloc pkey_free remap_file_pages membarrier mseal map_shadow_stack cachestat
-     mbind set_mempolicy get_mempolicy set_mempolicy_home_node process_madvise`,
+     mbind set_mempolicy get_mempolicy set_mempolicy_home_node`,
     allow('memory of the caller only'),
   ),
   ...group(
@@ -226,7 +233,7 @@ const SPECS: Record<string, Spec> = {
     allow('signal state of the caller'),
   ),
   ...group(
-    `kill tkill tgkill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal pidfd_open pidfd_getfd waitid wait4`,
+    `kill tkill tgkill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal pidfd_open waitid wait4`,
     {
       ...allow('the pid namespace makes host pids unnameable; a pidfd from outside is refused by the kernel (EINVAL)'),
       when: { strace: { action: 'trap', handler: p.observe, note: 'traced: trapped, shown and continued' } },
@@ -303,18 +310,15 @@ const SPECS: Record<string, Spec> = {
   clone: {
     ...trap(p.clone, 'threads and processes: continued (the sentry drops its task cache)'),
     rules: [{ index: 0, op: 'mask', value: CLONE_NS_FLAGS, action: 'deny', errno: E.EPERM, note: 'CLONE_NEW* flags (namespaces)' }],
-    when: { nestedNamespaces: { rules: [], note: 'threads, processes and (--nested-namespaces) new namespaces: continued' } },
+    when: { nestedNamespaces: { rules: [NEWUSER_RULE], note: 'threads, processes and (--nested-namespaces) new namespaces but user namespaces: continued' } },
   },
   ...group('fork vfork', trap(p.clone, 'continued (the sentry drops its task cache)')),
   unshare: {
     ...allow('CLONE_FILES, CLONE_FS, CLONE_SYSVSEM: the caller\u2019s own state'),
     rules: [{ index: 0, op: 'mask', value: CLONE_NS_FLAGS | CLONE_NEWTIME, action: 'deny', errno: E.EPERM, note: 'CLONE_NEW* flags (namespaces)' }],
-    when: { nestedNamespaces: { rules: [], note: 'new namespaces allowed (--nested-namespaces)' } },
+    when: { nestedNamespaces: { rules: [NEWUSER_RULE], note: 'new namespaces but user namespaces (--nested-namespaces)' } },
   },
-  setns: {
-    ...deny(E.EPERM, 'the sandbox\u2019s namespaces are fixed by the launcher'),
-    when: { nestedNamespaces: { action: 'allow', support: 'passthrough', errno: undefined, note: 'joins namespaces of sandbox tasks (--nested-namespaces)' } },
-  },
+  setns: deny(E.EPERM, 'the sandbox\u2019s namespaces are fixed by the launcher (a pidfd or /proc/<pid>/ns file may name a host process\u2019s)'),
   clone3: deny(E.ENOSYS, 'libc falls back to clone, whose flags the register check can see'),
   ...group(
     'execve execveat',
@@ -400,9 +404,13 @@ const SPECS: Record<string, Spec> = {
   lsm_list_modules: allow('lists LSMs'),
   // --- Denied: the host kernel's attack surface and host-wide state.
   ptrace: deny(E.EPERM, 'no tracing inside the sandbox'),
+  // pidfd_getfd checks ptrace access only, not the pid namespace: a pidfd of a host process (SO_PEERPIDFD on a
+  // socket a host process listens on, SCM_PIDFD) would hand the workload that process's files.
+  pidfd_getfd: deny(E.EPERM, 'takes another process\u2019s fd (a ptrace-class access, PTRACE_MODE_ATTACH); the pid namespace does not confine it'),
   process_vm_readv: deny(E.EPERM, 'cross-process memory access'),
   process_vm_writev: deny(E.EPERM, 'cross-process memory access'),
   process_mrelease: deny(E.EPERM, 'cross-process memory'),
+  process_madvise: deny(E.EPERM, 'advises on another process\u2019s memory by pidfd, which may name a host process'),
   move_pages: deny(E.EPERM, 'cross-process memory'),
   migrate_pages: deny(E.EPERM, 'cross-process memory'),
   bpf: deny(E.EPERM, 'eBPF'),
