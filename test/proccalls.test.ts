@@ -252,6 +252,45 @@ print('setns', err(libc.syscall(308, pidfd, 0)))
   });
 });
 
+describe('signals during process calls', () => {
+  it('fork is never interrupted (EINTR) by a handled SIGCHLD without SA_RESTART, and dash background jobs all start', () => {
+    const src = join(dir, 'forkintr.c');
+    writeFileSync(
+      src,
+      `#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static void h(int s) { (void)s; }
+int main(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = h; /* no SA_RESTART */
+  sigaction(SIGCHLD, &sa, NULL);
+  int fails = 0;
+  for (int i = 0; i < 1000; i++) {
+    pid_t p = fork();
+    if (p == 0) _exit(0);
+    if (p < 0) fails++;
+  }
+  while (wait(NULL) > 0 || errno == EINTR) {}
+  printf("fork failures %d\\n", fails);
+  return 0;
+}
+`,
+    );
+    const bin = join(dir, 'forkintr');
+    execFileSync('gcc', ['-O2', '-o', bin, src]);
+    const s = tvisorDo([bin]);
+    expect(s.stdout).toBe('fork failures 0\n');
+    const d = sandboxSh('i=0; while [ $i -lt 200 ]; do (exit 0) & i=$((i+1)); done; wait; echo done');
+    expect(d.stderr).toBe('');
+    expect(d.stdout).toBe('done\n');
+  });
+});
+
 describe('the tvisor process itself', () => {
   it('does its own work as itself after serving a non-root caller: exit status kept, its state entry removed', () => {
     const root = mkdtempSync('/tmp/tvisor-proccalls-root-');

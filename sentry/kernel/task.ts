@@ -3,9 +3,15 @@
  * sandbox pid/tid and its file-system credentials, read from
  * /proc/<tid>/status (proc(5)) on first use and cached by host tid.
  *
- * Staleness is ruled out by the calls that change what an entry holds,
- * all of them trapped (see the syscall table):
- * - clone/fork/vfork drop the whole cache (a new task may reuse a dead tid);
+ * Staleness is ruled out by the calls that change what an entry holds, and
+ * by the kernel's reports of exits:
+ * - clone/fork/vfork run in the kernel (allowed in the filter); a new task
+ *   can reuse a tid only once the one holding it has exited and the host's
+ *   pid numbers have wrapped (pid_max). Every exit the proc connector reports
+ *   drops that tid (forgetTask), and lost reports (ENOBUFS) drop them all, as
+ *   the process table (sentry/kernel/proctable.ts) reads them; the wrap takes
+ *   seconds of forking, the reports are read every few tens of ms. Without a
+ *   connector nothing is cached (disableTaskCache).
  * - execve, the set*id family, setgroups, capset and umask are continued, so
  *   they take effect only after the sentry answered. The cache is dropped and
  *   the caller's tid becomes "volatile": while any tid is volatile nothing is
@@ -91,8 +97,8 @@ export function parseStatus(tid: number, text: string): Task {
  * after a fresh read of /proc/<tid>/status and must throw (ESRCH) unless
  * `tid` is still the trapped caller: a host process reusing the tid must not
  * lend its credentials (SECCOMP_IOCTL_NOTIF_ID_VALID). A cached entry needs
- * no check: a sandbox task can only reuse a tid after a trapped clone, which
- * empties the cache.
+ * no check: a task can only reuse a tid after the exit of the one holding it,
+ * whose report drops the entry (see above).
  */
 export function taskOf(tid: number, checkCaller: () => void): Task {
   if (volatile.size > 0) {
@@ -137,9 +143,14 @@ export function hasCaughtSignal(tid: number): boolean {
   return ((mask('SigPnd') | mask('ShdPnd')) & ~mask('SigBlk') & mask('SigCgt')) !== 0n;
 }
 
-/** Drops every cached task (after a clone, execve or credential change). */
+/** Drops every cached task (reports of exits were lost). */
 export function forgetTasks(): void {
   cache.clear();
+}
+
+/** Drops the cached task of host thread `tid` (it has exited: a new task may get its tid). */
+export function forgetTask(tid: number): void {
+  cache.delete(tid);
 }
 
 /**

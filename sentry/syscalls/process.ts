@@ -6,7 +6,7 @@
  * bounding set. The sentry keeps its task cache honest around them
  * (sentry/kernel/task.ts).
  */
-import { credentialsChanging, forgetTasks } from '../kernel/task.js';
+import { credentialsChanging } from '../kernel/task.js';
 import { constants } from 'node:os';
 import { AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, S_IFLNK, S_IFMT, S_IFREG, X_OK } from '../abi.js';
 import { asCaller } from '../kernel/creds.js';
@@ -19,19 +19,6 @@ const PATH_MAX = 4096;
 const fdArg = (a: bigint | undefined): number => Number(BigInt.asIntN(32, a ?? 0n));
 
 /**
- * clone(2), fork(2), vfork(2): continued. Namespace flags never get here: the filter's rule on the flags
- * register answers them EPERM (unless the sandbox grants nested namespaces). A new task may reuse the tid of a
- * dead one, so the task cache is dropped.
- */
-const clone: Handler = () => {
-  forgetTasks();
-  return CONTINUE;
-};
-
-/** A call trapped only to be shown (`--strace`): continued unchanged. */
-const observe: Handler = () => CONTINUE;
-
-/**
  * Reads the path argument for the record (strace, log) only: the kernel
  * re-reads it when the call continues, so nothing may be decided on it.
  */
@@ -42,6 +29,12 @@ function notePath(ctx: SyscallContext, addr: bigint | undefined): void {
     /* the kernel will answer EFAULT / ENAMETOOLONG itself */
   }
 }
+
+/** A call trapped only to be shown (`--strace`): continued unchanged (chdir's path read for the line). */
+const observe: Handler = (ctx) => {
+  if (ctx.nrName === 'chdir') notePath(ctx, ctx.args[0]);
+  return CONTINUE;
+};
 
 /** Errnos the exec check may answer itself: the kernel's own answer for the same lookup (execve(2) ERRORS). */
 const EXEC_ERRNOS = new Set([E.ENOENT, E.ENOTDIR, E.EACCES, E.ELOOP, E.ENAMETOOLONG]);
@@ -89,16 +82,10 @@ const execve: Handler = (ctx) => {
   return CONTINUE;
 };
 
-/** chdir(2), fchdir(2): continued; the new cwd can only be inside the mount namespace. */
-const chdir: Handler = (ctx) => {
-  if (ctx.nrName === 'chdir') notePath(ctx, ctx.args[0]);
-  return CONTINUE;
-};
-
 /** set*id, setgroups, capset, umask: continued; the caller's cached credentials are dropped. */
 const credentials: Handler = (ctx) => {
   credentialsChanging(ctx.tid);
   return CONTINUE;
 };
 
-export const processHandlers = { clone, observe, execve, chdir, credentials } satisfies Record<string, Handler>;
+export const processHandlers = { observe, execve, credentials } satisfies Record<string, Handler>;

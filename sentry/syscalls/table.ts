@@ -154,6 +154,9 @@ const readDirRule = (index: number): ArgRule => ({
   note: 'O_DIRECTORY read-only opens, by the kernel in the sandbox mount namespace',
 });
 
+/** The `strace` variant of an allowed call: trapped, shown and continued. */
+const TRACED: Variant = { action: 'trap', handler: processHandlers.observe, note: 'traced (--strace): trapped, shown and continued' };
+
 const group = (names: string, spec: Spec): Record<string, Spec> =>
   Object.fromEntries(names.trim().split(/\s+/).map((n) => [n, spec]));
 
@@ -236,7 +239,7 @@ const SPECS: Record<string, Spec> = {
     `kill tkill tgkill rt_sigqueueinfo rt_tgsigqueueinfo pidfd_send_signal pidfd_open waitid wait4`,
     {
       ...allow('the pid namespace makes host pids unnameable; a pidfd from outside is refused by the kernel (EINVAL)'),
-      when: { strace: { action: 'trap', handler: p.observe, note: 'traced: trapped, shown and continued' } },
+      when: { strace: TRACED },
     },
   ),
   ...group(
@@ -307,12 +310,18 @@ const SPECS: Record<string, Spec> = {
     ],
   },
   // --- Processes.
+  // Threads and processes: the kernel's, at native speed (a continued clone would fail with EINTR when a signal
+  // came while it waited for the sentry, where natively fork restarts). The sentry's task cache learns of exits
+  // from the proc connector (sentry/kernel/task.ts). With --strace they are trapped to be shown.
   clone: {
-    ...trap(p.clone, 'threads and processes: continued (the sentry drops its task cache)'),
+    ...allow('threads and processes'),
     rules: [{ index: 0, op: 'mask', value: CLONE_NS_FLAGS, action: 'deny', errno: E.EPERM, note: 'CLONE_NEW* flags (namespaces)' }],
-    when: { nestedNamespaces: { rules: [NEWUSER_RULE], note: 'threads, processes and (--nested-namespaces) new namespaces but user namespaces: continued' } },
+    when: {
+      nestedNamespaces: { rules: [NEWUSER_RULE], note: 'threads, processes and (--nested-namespaces) new namespaces but user namespaces' },
+      strace: TRACED,
+    },
   },
-  ...group('fork vfork', trap(p.clone, 'continued (the sentry drops its task cache)')),
+  ...group('fork vfork', { ...allow('processes'), when: { strace: TRACED } }),
   unshare: {
     ...allow('CLONE_FILES, CLONE_FS, CLONE_SYSVSEM: the caller\u2019s own state'),
     rules: [{ index: 0, op: 'mask', value: CLONE_NS_FLAGS | CLONE_NEWTIME, action: 'deny', errno: E.EPERM, note: 'CLONE_NEW* flags (namespaces)' }],
@@ -324,7 +333,7 @@ const SPECS: Record<string, Spec> = {
     'execve execveat',
     trap(p.execve, 'continued after an advisory check; the walls are the mount namespace, noexec and no_new_privs', 'partial'),
   ),
-  ...group('chdir fchdir', trap(p.chdir, 'continued; the mount namespace confines the new cwd')),
+  ...group('chdir fchdir', { ...allow('the mount namespace confines the new cwd'), when: { strace: TRACED } }),
   getcwd: allow('the kernel prints the path inside the sandbox root'),
   // --- I/O on fds the workload already holds.
   ...group(
