@@ -65,13 +65,21 @@ export function serveControl(path: string, table: ProcTable, onError: (e: Error)
     }
     let buf = '';
     sock.setEncoding('utf8');
+    let answered = false;
+    const reply = (res: ControlResponse): void => {
+      answered = true;
+      sock.removeAllListeners('data');
+      sock.end(JSON.stringify(res) + '\n');
+    };
     sock.on('data', (chunk: string) => {
       buf += chunk;
       const nl = buf.indexOf('\n');
-      if (nl < 0 && buf.length <= MAX_REQUEST) return;
-      sock.removeAllListeners('data');
-      const res: ControlResponse = nl < 0 ? { ok: false, error: 'request too long' } : answer(table, buf.slice(0, nl));
-      sock.end(JSON.stringify(res) + '\n');
+      if (nl >= 0) reply(answer(table, buf.slice(0, nl)));
+      else if (buf.length > MAX_REQUEST) reply({ ok: false, error: 'request too long' });
+    });
+    // A request ended by the end of the stream instead of a newline is a request too.
+    sock.on('end', () => {
+      if (!answered && buf.length > 0) reply(answer(table, buf));
     });
   });
   server.on('error', onError);

@@ -191,6 +191,9 @@ export class Registration {
   static create(root: string, id: string, info: RegisterInfo): Registration {
     validateId(id);
     const dir = sandboxDir(root, id);
+    // unix(7): sun_path holds 107 bytes and a NUL; a longer path would be cut short silently (by libuv).
+    if (Buffer.byteLength(join(dir, CONTROL_SOCKET)) > 107)
+      throw new StateError(`container id "${id}" too long: its control socket path under ${root} would exceed 107 bytes (use a shorter id or --root)`, 'invalid');
     for (;;) {
       let fd: number;
       try {

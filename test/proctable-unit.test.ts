@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseProcEvents, type ProcEvent, type ProcEventSource } from '../sentry/kernel/cnproc.js';
 import { ProcTable } from '../sentry/kernel/proctable.js';
-import { decodeWaitStatus, exitLine, idChangeLine, signalName, waitStatusText } from '../sentry/strace/events.js';
+import { serveControl } from '../sentry/control.js';
+import { createConnection } from 'node:net';
+import { decodeWaitStatus, exitLine, idChangeLine, printable, signalName, waitStatusText } from '../sentry/strace/events.js';
 import { readState, Registration, StateError } from '../src/state.js';
 import { parseDuration, statsEvent } from '../src/cli/events.js';
 
@@ -51,6 +53,12 @@ describe('parseProcEvents', () => {
 });
 
 describe('strace decoders', () => {
+  it('prints what a workload names (files, commands) on one line, control characters escaped', () => {
+    expect(printable('/tmp/x\n[pid 1] +++ exited with 0 +++')).toBe('/tmp/x\\n[pid 1] +++ exited with 0 +++');
+    expect(printable('a\x1b[2Jb\tc\\d\x9be')).toBe('a\\033[2Jb\\tc\\\\d\\233e');
+    expect(printable('plain /usr/bin/ls')).toBe('plain /usr/bin/ls');
+  });
+
   it('names signals as strace does', () => {
     expect(signalName(9)).toBe('SIGKILL');
     expect(signalName(6)).toBe('SIGABRT');
@@ -102,11 +110,23 @@ async function shellTree(): Promise<{ sh: ChildProcess; more: () => Promise<numb
   sh.stdout!.on('data', (d: string) => {
     for (const l of d.trim().split('\n')) waiting.shift()?.(Number(l));
   });
+  // The child's pid is printed before it has exec'd sleep: wait until it has (its comm says so).
+  const execd = async (pid: number): Promise<number> => {
+    for (let i = 0; i < 200; i++) {
+      try {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sleep') return pid;
+      } catch {
+        /* not there yet */
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return pid;
+  };
   const more = (): Promise<number> =>
-    new Promise((r) => {
+    new Promise<number>((r) => {
       waiting.push(r);
       sh.stdin!.write('x\n');
-    });
+    }).then(execd);
   return { sh, more };
 }
 
@@ -159,6 +179,32 @@ describe('ProcTable', () => {
     expect(src.closed).toBe(true);
   });
 
+  it('the control socket answers a request ended by the end of the stream as one ended by a newline', async () => {
+    const { sh } = await shellTree();
+    const table = new ProcTable({ initPid: sh.pid!, source: null });
+    const dir = mkdtempSync('/tmp/tvisor-ctl-unit-');
+    const path = join(dir, 'ctl.sock');
+    const server = serveControl(path, table, () => {});
+    try {
+      await new Promise((r) => setTimeout(r, 100));
+      for (const end of ['\n', '']) {
+        const answer = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          const c = createConnection(path, () => c.end('{"op":"ps"}' + end));
+          c.setEncoding('utf8');
+          c.on('data', (d: string) => (out += d));
+          c.on('end', () => resolve(out));
+          c.on('error', reject);
+        });
+        expect(JSON.parse(answer)).toMatchObject({ ok: true });
+      }
+    } finally {
+      server.close();
+      table.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('without an event source, every snapshot rescans', async () => {
     const { sh, more } = await shellTree();
     const table = new ProcTable({ initPid: sh.pid!, source: null });
@@ -170,6 +216,12 @@ describe('ProcTable', () => {
 describe('state directory', () => {
   const root = mkdtempSync('/tmp/tvisor-state-unit-');
   afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('refuses an id whose control socket path would not fit sun_path (107 bytes), leaving nothing', () => {
+    const long = 'c'.repeat(120 - root.length);
+    expect(() => Registration.create(root, long, { bundle: '/b', rootfs: '/r' })).toThrow(/too long/);
+    expect(readdirSync(root)).not.toContain(long);
+  });
 
   it('registers an id once, atomically, and removes it', () => {
     const reg = Registration.create(root, 'one', { bundle: '/b', rootfs: '/r', cgroup: { version: 1, paths: { pids: '/sys/fs/cgroup/pids/x' } } });

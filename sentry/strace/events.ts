@@ -78,7 +78,18 @@ export function forkLine(who: Who, child: Who, thread: boolean): string {
 
 /** `[pid N] --- execve done: /usr/bin/ls ---` (the new executable, as a sandbox path). */
 export function execLine(who: Who, exe: string): string {
-  return `[pid ${who}] --- execve done: ${exe} ---`;
+  return `[pid ${who}] --- execve done: ${printable(exe)} ---`;
+}
+
+/**
+ * `s` safe for one line of a terminal: every control character (C0, DEL, C1; a workload names its own files and
+ * commands, and a newline or an escape sequence would forge lines or drive the terminal) as a C escape
+ * (\n, \t, \033...), backslashes doubled.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f\\]/g, (ch) =>
+    ch === '\\' ? '\\\\' : ch === '\n' ? '\\n' : ch === '\t' ? '\\t' : `\\${ch.charCodeAt(0).toString(8).padStart(3, '0')}`,
+  );
 }
 
 /**

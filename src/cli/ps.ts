@@ -14,6 +14,7 @@
  *   CMD    command line ([name] when it has none)
  * A stopped sandbox has no processes: an empty table, or [] in json.
  */
+import { printable } from '../../sentry/strace/events.js';
 import { Command, Option } from 'commander';
 import type { TaskInfo } from '../../sentry/kernel/proctable.js';
 import { lookup, rootOf, tasksOf } from './lookup.js';
@@ -45,8 +46,8 @@ export function formatTable(tasks: readonly TaskInfo[], threads: boolean): strin
     String(nlwp.get(t.hostPid)),
     t.state,
     stime(t.started),
-    t.cwd,
-    t.cmdline.length ? t.cmdline.join(' ') : `[${t.comm}]`,
+    printable(t.cwd),
+    printable(t.cmdline.length ? t.cmdline.join(' ') : `[${t.comm}]`),
   ]);
   const head = ['UID', 'PID', 'PPID', 'SPID', 'SPPID', ...(threads ? ['LWP', 'SLWP'] : []), 'NLWP', 'STAT', 'STIME', 'CWD', 'CMD'];
   const width = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
