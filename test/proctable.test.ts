@@ -3,8 +3,9 @@
  * running sandboxes registered under a private --root, the registry's locking
  * and stale entries, and the strace lines of process events.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEBIAN_ROOTFS, TVISOR, tvisor } from './helpers.js';
 import { controlRequest } from '../sentry/control.js';
@@ -97,6 +98,31 @@ function rows(table: string): Record<string, string>[] {
 }
 
 describe('tvisor ps', () => {
+  it('keeps a process whose leader thread left by pthread_exit while another thread runs (ps shows it Zl)', async () => {
+    const dir = mkdtempSync('/tmp/tvisor-leaderexit-');
+    try {
+      writeFileSync(
+        join(dir, 'l.c'),
+        '#include <pthread.h>\n#include <unistd.h>\nstatic void *t(void *a) { (void)a; sleep(100); return 0; }\n' +
+          'int main(void) { pthread_t th; pthread_create(&th, 0, t, 0); pthread_exit(0); }\n',
+      );
+      execFileSync('gcc', ['-O2', '-pthread', '-o', join(dir, 'l'), join(dir, 'l.c')]);
+      start('lx', [join(dir, 'l')], ['-v', `${dir}:${dir}:ro`]);
+      const st = await until(() => {
+        const s = JSON.parse(state('lx').stdout || '{}') as { pid?: number };
+        return s.pid ? s : null;
+      });
+      // Natively the process is there: its pid in the sandbox's namespace, the leader a zombie with a live thread.
+      const inNs = await until(() => (pidsInNamespaceOf(st!.pid!).length === 2 ? pidsInNamespaceOf(st!.pid!) : null));
+      expect(inNs).not.toBeNull();
+      await sleep(500); // the leader's exit report has been read by now
+      expect(psJson('lx')).toEqual(inNs);
+      expect(rows(ps('lx').stdout).find((r) => r.SPID === '2')).toMatchObject({ NLWP: '2', STAT: 'Z' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('lists exactly the sandbox\u2019s processes: host pids in json, sandbox pids, commands and paths in the table', async () => {
     const host = spawn('sleep', ['100'], { stdio: 'ignore' }); // a host process that must never appear
     try {

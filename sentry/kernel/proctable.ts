@@ -81,6 +81,8 @@ export interface ProcTableOptions {
 interface Entry {
   hostTid: number;
   hostPid: number;
+  /** A thread group leader that has exited while other threads of its group run. */
+  exited?: boolean;
   /** Sandbox tid once read (needed for strace lines of a task that has since gone). */
   tid?: number;
   uid?: number;
@@ -233,8 +235,16 @@ export class ProcTable {
         this.onExit?.(ev.pid);
         const e = this.entries.get(ev.pid);
         if (!e) return;
-        this.remove(ev.pid);
         this.strace?.(exitLine(this.who(e), ev.exitCode));
+        // A leader that left by exit(2) (pthread_exit) while other threads run: the process lives on, a zombie
+        // leader standing for it (ps shows it Zl), until its last thread exits.
+        if (ev.pid === e.hostPid && (this.groups.get(e.hostPid)?.size ?? 0) > 1) {
+          e.exited = true;
+          return;
+        }
+        this.remove(ev.pid);
+        const rest = this.groups.get(e.hostPid);
+        if (rest?.size === 1 && this.entries.get(e.hostPid)?.exited) this.remove(e.hostPid);
         return;
       }
       case 'sid':
