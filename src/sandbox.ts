@@ -61,6 +61,12 @@ export interface SandboxSpec {
   caps: { bounding: bigint; effective: bigint; permitted: bigint; inheritable: bigint; ambient: bigint };
   noNewPrivileges: boolean;
   hostname?: string;
+  /**
+   * A new pseudo-terminal of the sandbox's own devpts as the workload's stdin, stdout, stderr and controlling
+   * terminal, in a session of its own (OCI config.md `process.terminal`); tvisor's own stdin/stdout are relayed to
+   * its master by the launcher, stdin put in raw mode while it is a terminal (native/launcher.c setup_console).
+   */
+  tty?: boolean;
   user?: { uid: number; gid: number; additionalGids: number[] };
   /** fd for strace lines (-1: off). */
   straceFd: number;
@@ -94,7 +100,7 @@ export class LaunchError extends Error {}
 
 const T = {
   END: 0, NS_NEW: 1, NS_JOIN: 2, ROOTFS: 3, OVERLAY: 4, CWD: 6, ENV: 7, ARG: 8, CAPS: 9, FILTER: 10,
-  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15,
+  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15, TTY: 16,
 } as const;
 
 /** Step kinds (native/launcher.c enum step_kind). */
@@ -162,6 +168,7 @@ export function encodeSpec(spec: SandboxSpec): Buffer {
   parts.push(record(T.CAPS, caps));
   parts.push(record(T.FILTER, buildFilter({ allowOverride: new Set(spec.allowOverride ?? []) })));
   if (spec.hostname) parts.push(record(T.HOSTNAME, Buffer.from(spec.hostname)));
+  if (spec.tty) parts.push(record(T.TTY, u32(1)));
   parts.push(record(T.NNP, u32(spec.noNewPrivileges ? 1 : 0)));
   if (spec.user) {
     const ids = [spec.user.uid, spec.user.gid, ...spec.user.additionalGids];

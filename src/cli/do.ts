@@ -99,6 +99,7 @@ interface DoOptions {
   strace?: string | boolean;
   debugLog?: string;
   hostname?: string;
+  tty?: boolean;
   testAllowSyscall: string[];
   testUnscopedResolve?: boolean;
   testRawProc?: boolean;
@@ -123,6 +124,7 @@ export function doCommand(): Command {
     .option('--strace [file]', 'print every trapped syscall (to stderr, or to FILE)')
     .option('--debug-log <file>', 'write the sentry\u2019s JSON log (denied calls, errors) to FILE')
     .option('--hostname <name>', 'hostname inside the sandbox')
+    .option('-t, --tty', 'give the command a new terminal (a pty of the sandbox), relayed to this one')
     .addOption(new Option('--test-allow-syscall <name>', 'TEST ONLY: let the filter pass NAME').argParser(collect).default([]).hideHelp())
     .addOption(new Option('--test-unscoped-resolve', 'TEST ONLY: a deliberately vulnerable path resolution').hideHelp())
     .addOption(new Option('--test-raw-proc', 'TEST ONLY: the kernel\u2019s /proc files, not rewritten').hideHelp())
@@ -199,6 +201,7 @@ async function runDo(command: string[], o: DoOptions): Promise<number> {
     caps: { bounding: caps, effective: caps, permitted: caps, inheritable: caps, ambient: 0n },
     noNewPrivileges: true,
     hostname: o.hostname,
+    tty: o.tty === true,
     straceFd,
     debugLog: o.debugLog ?? null,
     allowOverride: o.testAllowSyscall,
