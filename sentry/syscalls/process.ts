@@ -6,22 +6,11 @@
  * bounding set. The sentry keeps its task cache honest around them
  * (sentry/kernel/task.ts).
  */
-import { constants } from 'node:os';
-import { credentialsChanging, forgetTasks } from '../kernel/task.js';
-import { CONTINUE, SysError, type Handler, type SyscallContext } from './types.js';
-
-const E = constants.errno;
+import { credentialsChanging } from '../kernel/task.js';
+import { CONTINUE, type Handler, type SyscallContext } from './types.js';
 
 /** CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET (clone(2)); CLONE_NEWTIME (0x80) is the exit-signal byte in clone(). */
 export const CLONE_NS_FLAGS = 0x00020000n | 0x02000000n | 0x04000000n | 0x08000000n | 0x10000000n | 0x20000000n | 0x40000000n;
-
-/** clone(2), fork(2), vfork(2): namespace-creating flags get EPERM; the rest is continued. */
-const clone: Handler = (ctx) => {
-  if (ctx.nrName === 'clone' && (ctx.args[0]! & CLONE_NS_FLAGS) !== 0n)
-    throw new SysError(E.EPERM, 'namespace flags are not granted');
-  forgetTasks();
-  return CONTINUE;
-};
 
 /**
  * Reads the path argument for the record (strace, log) only: the kernel
@@ -54,4 +43,4 @@ const credentials: Handler = (ctx) => {
   return CONTINUE;
 };
 
-export const processHandlers = { clone, execve, chdir, credentials } satisfies Record<string, Handler>;
+export const processHandlers = { execve, chdir, credentials } satisfies Record<string, Handler>;

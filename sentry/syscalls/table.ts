@@ -12,7 +12,7 @@
 import { constants } from 'node:os';
 import { __O_TMPFILE, O_CREAT, O_DIRECTORY, O_RDWR, O_TRUNC, O_WRONLY } from '../abi.js';
 import { fileHandlers } from './file.js';
-import { processHandlers } from './process.js';
+import { CLONE_NS_FLAGS, processHandlers } from './process.js';
 import type { Handler } from './types.js';
 
 const E = constants.errno;
@@ -204,10 +204,15 @@ const SPECS: Record<string, Spec> = {
   },
   seccomp: allow('adds filters below tvisor\u2019s; a second listener in the chain is refused by the kernel (EBUSY)'),
   // --- Processes.
-  ...group(
-    'clone fork vfork',
-    trap(p.clone, 'namespace flags (CLONE_NEW*) refused with EPERM on the register; otherwise continued'),
-  ),
+  // Not trapped: a trapped call interrupted by a caught signal before the sentry takes it fails with EINTR, which
+  // fork never does natively (a shell's SIGCHLD handler made `sh` report "Cannot fork").
+  ...group('fork vfork', allow('the kernel creates the process, in the sandbox\u2019s namespaces')),
+  clone: {
+    ...allow('threads and processes, created by the kernel in the sandbox\u2019s namespaces'),
+    rules: [
+      { index: 0, op: 'mask', value: CLONE_NS_FLAGS, action: 'deny', errno: E.EPERM, note: 'namespace flags (CLONE_NEW*) on the flags register' },
+    ],
+  },
   clone3: deny(E.ENOSYS, 'libc falls back to clone, whose flags the register check can see'),
   ...group(
     'execve execveat',
