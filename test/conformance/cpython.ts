@@ -34,6 +34,33 @@ export const MODULES = [
   'test_stat', 'test_fnmatch', 'test_zipfile', 'test_tarfile', 'test_filecmp', 'test_genericpath', 'test_posixpath',
 ] as const;
 
+/**
+ * The process modules the process issue names: processes, signals, threads, process groups and sessions,
+ * rlimits, ptys, and multiprocessing's forkserver (unix sockets, fd passing). test_posix is also in MODULES.
+ */
+export const PROCESS_MODULES = [
+  'test_subprocess', 'test_signal', 'test_threading', 'test_posix', 'test_resource', 'test_pty',
+  'test_multiprocessing_forkserver',
+] as const;
+
+/**
+ * The CI-sized part of PROCESS_MODULES for `npm test`: the whole of the fast modules (test_posix runs with the
+ * file modules) and the forkserver classes that exercise process start, exit codes, signals, queues and pipes
+ * between processes, fd passing over unix sockets, and the forkserver's own sockets (the whole module takes
+ * minutes; `npm run conformance` runs it).
+ */
+export const PROCESS_CI = [
+  'test_subprocess', 'test_signal', 'test_threading', 'test_resource', 'test_pty',
+  'test_multiprocessing_forkserver.WithProcessesTestProcess',
+  'test_multiprocessing_forkserver.WithProcessesTestQueue',
+  'test_multiprocessing_forkserver.WithProcessesTestConnection',
+  'test_multiprocessing_forkserver.WithProcessesTestSubclassingProcess',
+  'test_multiprocessing_forkserver.TestForkserverStartMethod',
+] as const;
+
+/** The module of a name given to the runner ("test_os" of "test_os.TestX.test_y"). */
+export const moduleOf = (name: string): string => name.split('.')[0]!;
+
 /** unittest outcomes, as test/py/conformance.py names them. */
 export type Outcome = 'ok' | 'fail' | 'error' | 'skip' | 'xfail' | 'xpass';
 
@@ -129,6 +156,44 @@ export function compare(reference: SuiteRun, sandbox: SuiteRun): Difference[] {
     }
   }
   return out;
+}
+
+/** What compareWithRerun found. */
+export interface Comparison {
+  /** Tests whose outcome still differs after their rerun. */
+  differences: Difference[];
+  /** Tests that differed in the first runs and agreed when rerun once on both sides (timing-sensitive). */
+  reruns: string[];
+}
+
+/** Reruns at most this many differing tests; more than that is no timing accident. */
+const MAX_RERUNS = 40;
+
+/**
+ * compare(), then each differing test is run once more on both sides (`rerun(side, names)` runs the runner's
+ * NAMEs: "test_x.Class.test_y"), and its new outcomes replace the first ones: a timing-sensitive test may
+ * differ once (the issue allows one rerun), and the tests that needed it are listed in `reruns`. A
+ * module-level error (setUpModule) reruns its module.
+ */
+export function compareWithRerun(
+  reference: SuiteRun,
+  sandbox: SuiteRun,
+  rerun: (side: 'reference' | 'sandbox', names: string[]) => SuiteRun,
+): Comparison {
+  const first = compare(reference, sandbox);
+  if (first.length === 0 || first.length > MAX_RERUNS) return { differences: first, reruns: [] };
+  const nameOf = (d: Difference): string => (d.test.startsWith('test.') ? d.test.slice(5) : d.module);
+  const names = [...new Set(first.map(nameOf))];
+  const again = { reference: rerun('reference', names), sandbox: rerun('sandbox', names) };
+  const differences: Difference[] = [];
+  const reruns: string[] = [];
+  for (const d of first) {
+    const a = again.reference.results[d.module]?.[d.test] ?? 'missing';
+    const b = again.sandbox.results[d.module]?.[d.test] ?? 'missing';
+    if (a === b) reruns.push(d.test);
+    else differences.push({ ...d, reference: a, sandbox: b, detail: again.sandbox.details[d.test] ?? d.detail });
+  }
+  return { differences, reruns };
 }
 
 /** Counts of each outcome in one module, as "ok/fail/error/skip" plus x-outcomes when present. */
