@@ -24,7 +24,8 @@ const ROOT = ((): string => {
   return d;
 })();
 const TVISOR = join(ROOT, 'bin', 'tvisor.js');
-const RUNNER = readFileSync(join(ROOT, 'test', 'py', 'conformance.py'));
+const RUNNER_PATH = join(ROOT, 'test', 'py', 'conformance.py');
+const RUNNER = readFileSync(RUNNER_PATH);
 const PYTHON = '/usr/bin/python3.11';
 const MARK = '--tvisor-conformance-result--';
 
@@ -90,10 +91,14 @@ export const SETPRIV = ['setpriv', `--bounding-set=${CAPS}`, `--inh-caps=${CAPS}
 /** The same environment everywhere (bytecode off: the host's and the fixture's files stay as they are). */
 const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1' };
 
-/** Runs the runner script (given on stdin) under `cmd`; parses the JSON after the marker on stdout. */
-function run(cmd: string[], modules: readonly string[], timeoutMs: number): SuiteRun {
-  const r = spawnSync(cmd[0]!, [...cmd.slice(1), PYTHON, '-', MARK, ...modules], {
-    input: RUNNER,
+/**
+ * Runs the runner script under `cmd`; parses the JSON after the marker on stdout. On the host's files it is run
+ * by its path, which the sandbox sees too (multiprocessing's forkserver imports the main module again: a script
+ * read from stdin left the forkserver tests waiting forever); in a rootfs, which lacks it, it is given on stdin.
+ */
+function run(cmd: string[], modules: readonly string[], timeoutMs: number, fromStdin = false): SuiteRun {
+  const r = spawnSync(cmd[0]!, [...cmd.slice(1), PYTHON, fromStdin ? '-' : RUNNER_PATH, MARK, ...modules], {
+    input: fromStdin ? RUNNER : '',
     cwd: '/tmp',
     env: ENV,
     encoding: 'utf8',
@@ -113,7 +118,7 @@ export function runHostNative(modules: readonly string[], timeoutMs = 900_000): 
 
 /** The same modules inside `tvisor do` (extra `flags` before `--`). */
 export function runHostSandbox(modules: readonly string[], flags: string[] = [], timeoutMs = 900_000): SuiteRun {
-  return run([process.execPath, TVISOR, 'do', ...flags, '--'], modules, timeoutMs);
+  return run([process.execPath, TVISOR, 'do', ...flags, '--'], modules, timeoutMs, flags.includes('--rootfs'));
 }
 
 /**
@@ -133,7 +138,7 @@ export function runRootfsNative(rootfs: string, modules: readonly string[], time
     `exec chroot "${w}/m" "$@"`,
   ].join('\n');
   try {
-    return run(['unshare', '--mount', '--pid', '--fork', '--propagation', 'private', 'sh', '-c', script, 'sh', ...SETPRIV], modules, timeoutMs);
+    return run(['unshare', '--mount', '--pid', '--fork', '--propagation', 'private', 'sh', '-c', script, 'sh', ...SETPRIV], modules, timeoutMs, true);
   } finally {
     rmSync(w, { recursive: true, force: true });
   }
