@@ -56,7 +56,7 @@ export const PROCESS_CI = [
   'test_multiprocessing_forkserver.WithProcessesTestQueue',
   'test_multiprocessing_forkserver.WithProcessesTestConnection',
   'test_multiprocessing_forkserver.WithProcessesTestSubclassingProcess',
-  'test_multiprocessing_forkserver.TestForkserverStartMethod',
+  'test_multiprocessing_forkserver.TestStartMethod',
 ] as const;
 
 /** The module of a name given to the runner ("test_os" of "test_os.TestX.test_y"). */
