@@ -68,6 +68,7 @@
 #define MOUNT_ATTR_IDMAP 0x00100000
 #endif
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -108,6 +109,8 @@ enum tag {
                    * cgroup namespace */
   T_UIDMAP = 17,  /* a new user namespace's /proc/PID/uid_map text ("inside outside count" lines) */
   T_GIDMAP = 18,  /* its gid_map text */
+  T_TTY = 19,     /* u32 0/1: the workload gets a new pty of the sandbox's devpts (OCI process.terminal; see
+                   * setup_console) */
 };
 
 /*
@@ -131,7 +134,7 @@ enum step_kind {
   S_DEVICE = 5,    /* device node at destination: a0 mode (S_IFCHR or S_IFIFO | permissions), a1 major, a2 minor,
                     * a3 uid, a4 gid */
   S_DEVLINKS = 6,  /* /dev/fd, stdin, stdout, stderr, ptmx symlinks; /dev/console bound to the caller's
-                    * terminal when stdin is one */
+                    * terminal when stdin is one (with T_TTY: to the sandbox's own pty, see setup_console) */
 };
 
 #define MAX_ITEMS 256
@@ -176,6 +179,7 @@ static struct {
   char *cgroup_procs[16];
   int n_cgroup;
   char *uid_map, *gid_map;
+  int tty;
 } cfg;
 
 static const char *stage = "start";
@@ -259,6 +263,7 @@ static void read_config(void) {
       break;
     }
     case T_ROOT_RO: cfg.root_ro = (int)u; break;
+    case T_TTY: cfg.tty = (int)u; break;
     case T_CWD: cfg.cwd = v; break;
     case T_ENV:
       if (cfg.n_env >= MAX_ITEMS * 4 - 1) { errno = E2BIG; die("too many env"); }
@@ -649,7 +654,7 @@ static void do_devlinks(int rootfd, const char *label) {
   close(dev);
   /* The caller's terminal as /dev/console (runc's convention), so ttyname(3) and tty(1) find it: the host pty
    * lives in the host's devpts, which the sandbox does not see. The workload already holds it as stdin. */
-  char *tty = isatty(0) ? ttyname(0) : NULL;
+  char *tty = !cfg.tty && isatty(0) ? ttyname(0) : NULL;
   if (tty && strncmp(tty, "/dev/", 5) == 0) {
     int fd = mkpath_in_root(rootfd, "/dev/console", 1);
     char target[64];
@@ -1041,12 +1046,91 @@ static void enter_namespaces(uint32_t *new_flags) {
 
 static pid_t workload = -1;
 static int fg_tty;
+/* T_TTY: the socket init sends the pty master on (init's end / the launcher's end). */
+static int tty_sock[2] = {-1, -1};
+
+/*
+ * T_TTY, in init after pivot_root (still with every capability): a new pty
+ * of the sandbox's own devpts (/dev/ptmx -> pts/ptmx), its peer opened with
+ * TIOCGPTPEER (no path lookup), owned by the workload's uid, bound at
+ * /dev/console (runc's console), and made init's stdin/stdout/stderr, so
+ * nothing of the user's terminal enters the sandbox. The master goes to the
+ * launcher over tty_sock (SCM_RIGHTS), which relays it to the real stdio;
+ * init keeps no copy, and the workload takes the peer as its controlling
+ * terminal (exec_workload). Sources: pty(7), ioctl_tty(2) TIOCGPTPEER,
+ * runtime-spec config.md "process.terminal".
+ */
+static void setup_console(void) {
+  stage = "terminal";
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) die("/dev/ptmx");
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die("unlock pty");
+  int peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (peer < 0) die("open pty peer");
+  if (cfg.have_user && fchown(peer, cfg.uid, (gid_t)-1) < 0) die("chown pty");
+  int console = open("/dev/console", O_CREAT | O_WRONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+  if (console >= 0) {
+    char src[64];
+    fdpath(src, sizeof src, peer);
+    if (mount(src, "/dev/console", NULL, MS_BIND, NULL) < 0) die("bind the pty on /dev/console");
+    close(console);
+  } else if (errno != EROFS && errno != ENOENT) {
+    die("/dev/console");
+  }
+  char byte = 0;
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  memset(&u, 0, sizeof u);
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(cm), &master, sizeof(int));
+  if (sendmsg(tty_sock[0], &msg, MSG_NOSIGNAL) != 1) die("send the pty master");
+  close(master);
+  close(tty_sock[0]);
+  for (int fd = 0; fd <= 2; fd++)
+    if (dup2(peer, fd) < 0) die("pty as fd %d", fd);
+  close(peer);
+}
+
+/* The launcher's side of T_TTY: the master init sent, or -1 when init died first (it reported why). */
+static int receive_master(void) {
+  char byte;
+  struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+  union {
+    struct cmsghdr h;
+    char buf[CMSG_SPACE(sizeof(int))];
+  } u;
+  struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+  ssize_t r;
+  while ((r = recvmsg(tty_sock[1], &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {}
+  close(tty_sock[1]);
+  struct cmsghdr *cm = r == 1 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (!cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int))) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+  return fd;
+}
 
 static void exec_workload(void) {
   sigset_t none;
   sigemptyset(&none);
   for (int s = 1; s < NSIG; s++) signal(s, SIG_DFL);
-  setpgid(0, 0);
+  if (cfg.tty) {
+    /* A session of its own, with the sandbox's pty (init's stdio, see setup_console) as its controlling terminal. */
+    if (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0) {
+      dprintf(2, "tvisor: controlling terminal: %s\n", strerror(errno));
+      _exit(125);
+    }
+  } else {
+    setpgid(0, 0);
+  }
   if (fg_tty) {
     signal(SIGTTOU, SIG_IGN);
     tcsetpgrp(0, getpid());
@@ -1088,6 +1172,7 @@ static void run_init(int lifeline) {
   if (overlay_lock >= 0) close(overlay_lock);
   setpgid(0, 0);
   build_mounts();
+  if (cfg.tty) setup_console();
   stage = "hostname";
   if (cfg.hostname && sethostname(cfg.hostname, strlen(cfg.hostname)) < 0) die("%s", cfg.hostname);
   stage = "cwd";
@@ -1177,6 +1262,8 @@ static int needs_relay(int fd) {
 
 static void setup_relays(void) {
   stage = "stdio";
+  /* With T_TTY the workload's stdio is the sandbox's pty; the launcher relays its master instead. */
+  if (cfg.tty) return;
   for (int fd = 0; fd <= 2; fd++) {
     rel[fd].host = fd;
     if (!needs_relay(fd)) continue;
@@ -1212,14 +1299,80 @@ static void write_all(int fd, const char *b, size_t n) {
   }
 }
 
+/*
+ * T_TTY: the pty master takes the place of the stdio pipes: rel[0] copies
+ * the launcher's stdin to it, rel[1] copies it to the launcher's stdout
+ * (until EIO: every peer fd is closed, i.e. the sandbox is gone). When stdin
+ * is a terminal (the user's), it is put in raw mode while relaying, so
+ * Ctrl-C, Ctrl-Z and Ctrl-\ reach the inner pty's line discipline, which
+ * signals the workload's foreground process group, as `docker run -t` and
+ * `ssh -t` do; it is restored by restore_terminal() when the relay ends
+ * (the launcher ignores every catchable signal meanwhile; only SIGKILL, of
+ * the launcher or of tvisor through PR_SET_PDEATHSIG, leaves it raw: `reset`
+ * or `stty sane` repairs it). The window size is copied at start and on
+ * every SIGWINCH (TIOCGWINSZ/TIOCSWINSZ, ioctl_tty(2)). Without a terminal
+ * on stdin the pty is still made (as docker does for -t); what stdin holds
+ * is typed into it, and its end is typed as the pty's EOF character (VEOF,
+ * as script(1) does), so a reader in canonical mode sees end of file.
+ */
+static int tty_master = -1;
+static int raw_fd = -1;
+static struct termios saved_tio;
+static int winch_fd = -1;
+
+static void copy_winsize(void) {
+  struct winsize ws;
+  for (int fd = 0; fd <= 1; fd++)
+    if (isatty(fd) && ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+      ioctl(tty_master, TIOCSWINSZ, &ws);
+      return;
+    }
+}
+
+static void setup_tty_relay(int master) {
+  tty_master = master;
+  struct stat st;
+  if (fstat(0, &st) == 0) {
+    rel[0] = (struct relay){.on = 1, .host = 0, .pipe_end = fcntl(master, F_DUPFD_CLOEXEC, 3), .child_end = -1};
+    if (rel[0].pipe_end < 0) rel[0].on = 0;
+  }
+  rel[1] = (struct relay){.on = 1, .host = 1, .pipe_end = master, .child_end = -1};
+  fcntl(master, F_SETFL, O_NONBLOCK); /* shared with rel[0]'s dup */
+  copy_winsize();
+  sigset_t winch;
+  sigemptyset(&winch);
+  sigaddset(&winch, SIGWINCH);
+  signal(SIGWINCH, SIG_DFL); /* ignored signals are dropped; a blocked default one is queued for signalfd */
+  sigprocmask(SIG_BLOCK, &winch, NULL);
+  winch_fd = signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK);
+  if (isatty(0) && tcgetattr(0, &saved_tio) == 0) {
+    struct termios raw = saved_tio;
+    cfmakeraw(&raw);
+    if (tcsetattr(0, TCSANOW, &raw) == 0) raw_fd = 0;
+  }
+}
+
+static void restore_terminal(void) {
+  if (raw_fd >= 0) tcsetattr(raw_fd, TCSADRAIN, &saved_tio);
+  raw_fd = -1;
+}
+
+/* The end of a non-terminal stdin, typed into the pty as its VEOF character. */
+static void type_eof(void) {
+  struct termios t;
+  char eof = tcgetattr(tty_master, &t) == 0 ? (char)t.c_cc[VEOF] : 4;
+  struct pollfd pf = {.fd = tty_master, .events = POLLOUT};
+  if (poll(&pf, 1, 1000) > 0) write_all(tty_master, &eof, 1);
+}
+
 /* Copies until init has exited and the output pipes are drained (every writer is then dead). */
 static void run_relays(pid_t init) {
   if (!rel[0].on && !rel[1].on && !rel[2].on) return;
   int pidfd = (int)syscall(SYS_pidfd_open, init, 0);
   int init_done = pidfd < 0;
   for (;;) {
-    struct pollfd pf[4];
-    int map[4], n = 0;
+    struct pollfd pf[5];
+    int map[5], n = 0;
     if (rel[0].on) {
       map[n] = 0;
       pf[n].fd = rel[0].len ? rel[0].pipe_end : rel[0].host;
@@ -1236,6 +1389,11 @@ static void run_relays(pid_t init) {
       pf[n].fd = pidfd;
       pf[n++].events = POLLIN;
     }
+    if (winch_fd >= 0) {
+      map[n] = -2;
+      pf[n].fd = winch_fd;
+      pf[n++].events = POLLIN;
+    }
     if (init_done && !rel[1].on && !rel[2].on) break;
     if (poll(pf, (nfds_t)n, -1) < 0) {
       if (errno == EINTR) continue;
@@ -1244,11 +1402,23 @@ static void run_relays(pid_t init) {
     for (int i = 0; i < n; i++) {
       if (!pf[i].revents) continue;
       int fd = map[i];
-      if (fd < 0) { init_done = 1; continue; }
+      if (fd == -1) { init_done = 1; continue; }
+      if (fd == -2) {
+        struct signalfd_siginfo si;
+        while (read(winch_fd, &si, sizeof si) == (ssize_t)sizeof si) {}
+        copy_winsize();
+        continue;
+      }
       struct relay *r = &rel[fd];
       if (fd == 0 && !r->len) {
         ssize_t got = read(r->host, r->buf, sizeof r->buf);
-        if (got <= 0) { close(r->pipe_end); r->on = 0; continue; }
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+          if (tty_master >= 0 && got == 0 && !isatty(0)) type_eof();
+          close(r->pipe_end);
+          r->on = 0;
+          continue;
+        }
         r->len = (size_t)got;
         r->off = 0;
       } else if (fd == 0) {
@@ -1257,7 +1427,8 @@ static void run_relays(pid_t init) {
         if (w > 0 && (r->off += (size_t)w) == r->len) r->len = 0;
       } else {
         ssize_t got = read(r->pipe_end, r->buf, sizeof r->buf);
-        if (got <= 0) { close(r->pipe_end); r->on = 0; continue; }
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+        if (got <= 0) { close(r->pipe_end); r->on = 0; continue; } /* a pty master: EIO once no peer is left */
         write_all(r->host, r->buf, (size_t)got);
       }
     }
@@ -1265,6 +1436,7 @@ static void run_relays(pid_t init) {
     if (init_done && rel[0].on) { close(rel[0].pipe_end); rel[0].on = 0; }
   }
   if (pidfd >= 0) close(pidfd);
+  restore_terminal();
 }
 
 /*
@@ -1312,7 +1484,7 @@ int main(int argc, char **argv) {
     /* A directory as stdio would be a handle on the host tree (/proc/self/fd/0/..). */
     if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) { errno = EISDIR; die("fd %d", fd); }
   }
-  fg_tty = isatty(0) && tcgetpgrp(0) == getpgrp();
+  fg_tty = !cfg.tty && isatty(0) && tcgetpgrp(0) == getpgrp();
   if (cfg.overlay && strncmp(cfg.overlay, "dir=", 4) == 0) {
     /* One sandbox at a time on an overlay directory: overlayfs layers must not be shared while mounted. */
     stage = "overlay";
@@ -1328,11 +1500,13 @@ int main(int argc, char **argv) {
   int life[2];
   if (pipe2(life, O_CLOEXEC) < 0) die("pipe");
   setup_relays();
+  if (cfg.tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tty_sock) < 0) die("socketpair");
   stage = "fork init";
   pid_t init = fork();
   if (init < 0) die("fork");
   if (init == 0) {
     close(life[1]);
+    if (cfg.tty) close(tty_sock[1]);
     attach_relays();
     run_init(life[0]);
   }
@@ -1344,6 +1518,11 @@ int main(int argc, char **argv) {
   close(STATUS_FD);
   for (int s = 1; s < NSIG; s++)
     if (s != SIGKILL && s != SIGSTOP && s != SIGCHLD) signal(s, SIG_IGN);
+  if (cfg.tty) {
+    close(tty_sock[0]);
+    int master = receive_master();
+    if (master >= 0) setup_tty_relay(master);
+  }
   run_relays(init);
   int st;
   while (waitpid(init, &st, 0) < 0)

@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import type { Logger } from 'pino';
 import { c, openat2 } from './native.js';
-import { disableTaskCache, forgetTask, forgetTasks, hasCaughtSignal } from './kernel/task.js';
+import { disableTaskCache, hasCaughtSignal } from './kernel/task.js';
 import { SeccompPlatform } from './platform/seccomp.js';
 import type { Notification, Platform } from './platform/platform.js';
 import { dispatch } from './dispatch.js';
@@ -115,11 +115,8 @@ function startProcTable(cfg: SentryConfig, log: Logger | undefined): ProcTable |
     log?.warn({ err: e }, 'proc connector unavailable: the process table rescans /proc');
   }
   const strace = cfg.straceFd >= 0 ? (line: string): void => void writeSync(cfg.straceFd, line + '\n') : undefined;
-  // The task cache relies on exit reports (sentry/kernel/task.ts): without them it caches nothing.
-  if (!source) disableTaskCache();
-  const onExit = (tid: number | null): void => (tid === null ? forgetTasks() : forgetTask(tid));
   try {
-    return new ProcTable({ initPid: cfg.initPid, source, strace, onExit });
+    return new ProcTable({ initPid: cfg.initPid, source, strace });
   } catch (e) {
     source?.close();
     log?.error({ err: e }, 'process table: the init has gone');

@@ -105,6 +105,12 @@ export interface SandboxSpec {
   userNamespace?: UserNamespaceMaps;
   /** uname(2)'s release field inside (default: the host's; `tvisor do --kernel-release`). */
   kernelRelease?: string;
+  /**
+   * A new pseudo-terminal of the sandbox's own devpts as the workload's stdin, stdout, stderr and controlling
+   * terminal, in a session of its own (OCI config.md `process.terminal`); tvisor's own stdin/stdout are relayed to
+   * its master by the launcher, stdin put in raw mode while it is a terminal (native/launcher.c setup_console).
+   */
+  tty?: boolean;
   user?: { uid: number; gid: number; additionalGids: number[] };
   /** Limits, enforced with the sandbox's cgroup (src/cgroups.ts); none: a cgroup without limits, when the host has one. */
   resources?: Resources;
@@ -144,7 +150,7 @@ export class LaunchError extends Error {}
 
 const T = {
   END: 0, NS_NEW: 1, NS_JOIN: 2, ROOTFS: 3, OVERLAY: 4, CWD: 6, ENV: 7, ARG: 8, CAPS: 9, FILTER: 10,
-  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15, CGROUP: 16, UIDMAP: 17, GIDMAP: 18,
+  HOSTNAME: 11, NNP: 12, USER: 13, MOUNT: 14, ROOT_RO: 15, CGROUP: 16, UIDMAP: 17, GIDMAP: 18, TTY: 19,
 } as const;
 
 /** Step kinds (native/launcher.c enum step_kind). */
@@ -247,6 +253,7 @@ export function encodeSpec(spec: SandboxSpec, cgroupProcs: string[] = []): Buffe
   }
   parts.push(record(T.FILTER, buildFilter({ settings: new Set(sandboxSettings(spec)), allowOverride: new Set(spec.allowOverride ?? []) })));
   if (spec.hostname) parts.push(record(T.HOSTNAME, Buffer.from(spec.hostname)));
+  if (spec.tty) parts.push(record(T.TTY, u32(1)));
   parts.push(record(T.NNP, u32(spec.noNewPrivileges ? 1 : 0)));
   if (spec.user) {
     const ids = [spec.user.uid, spec.user.gid, ...spec.user.additionalGids];

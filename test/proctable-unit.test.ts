@@ -140,8 +140,7 @@ describe('ProcTable', () => {
     const b = await more();
     const src = new FakeSource();
     const lines: string[] = [];
-    const exits: (number | null)[] = [];
-    const table = new ProcTable({ initPid: sh.pid!, source: src, strace: (l) => lines.push(l), onExit: (t) => exits.push(t) });
+    const table = new ProcTable({ initPid: sh.pid!, source: src, strace: (l) => lines.push(l) });
     // Seed: the init (here a native shell) and its descendants.
     expect(table.hostPids()).toEqual([sh.pid!, a, b].sort((x, y) => x - y));
     const snap = table.snapshot();
@@ -152,10 +151,6 @@ describe('ProcTable', () => {
     src.events.push({ kind: 'fork', parentPid: process.pid, parentTgid: process.pid, childPid: 1, childTgid: 1 });
     expect(table.hostPids()).toEqual([sh.pid!, b].sort((x, y) => x - y));
     expect(lines).toEqual([`[pid ${a}] +++ killed by SIGKILL +++`]);
-    // Every exit is told to the task cache (sentry/kernel/task.ts), a member's or not.
-    src.events.push({ kind: 'exit', pid: 999999, tgid: 999999, exitCode: 0, exitSignal: 17 });
-    table.update();
-    expect(exits).toEqual([a, 999999]);
 
     // A new child whose fork event was lost: invisible until the source reports the loss, then found by a rescan.
     const c = await more();
@@ -164,7 +159,6 @@ describe('ProcTable', () => {
     src.lost = true;
     const pids = table.hostPids();
     expect(table.resyncs).toBe(before + 1);
-    expect(exits[exits.length - 1]).toBeNull(); // lost reports: the cache forgets every task
     expect(pids).toEqual([sh.pid!, ...children(sh.pid!)].sort((x, y) => x - y));
     expect(pids).toContain(c);
     expect(pids).toContain(a); // still alive: the rescan trusts /proc, not the (fake) exit event

@@ -71,11 +71,6 @@ export interface ProcTableOptions {
   source: ProcEventSource | null;
   /** Where strace-style event lines go (sentry/strace/events.ts); none when absent. */
   strace?: (line: string) => void;
-  /**
-   * Told of every task exit the connector reports (host tid, sandbox member or not), and with null when reports
-   * were lost or the connector failed: the sentry's task cache forgets those tids (sentry/kernel/task.ts).
-   */
-  onExit?: (hostTid: number | null) => void;
 }
 
 interface Entry {
@@ -140,7 +135,6 @@ export class ProcTable {
   private readonly initPid: number;
   private source: ProcEventSource | null;
   private readonly strace?: (line: string) => void;
-  private readonly onExit?: (hostTid: number | null) => void;
   /** The init's pid namespace (dev:ino) and its depth (index in NSpid lists: 0 is the host's). */
   private readonly nsKey: string;
   private readonly level: number;
@@ -159,7 +153,6 @@ export class ProcTable {
     this.initPid = o.initPid;
     this.source = o.source;
     this.strace = o.strace;
-    this.onExit = o.onExit;
     const st = statSync(`/proc/${o.initPid}/ns/pid`);
     this.nsKey = `${st.dev}:${st.ino}`;
     const nspid = numbers(statusFields(readFileSync(`/proc/${o.initPid}/status`, 'latin1')).get('NSpid'));
@@ -185,15 +178,11 @@ export class ProcTable {
       // The socket failed for good: from now on every snapshot rescans.
       this.source.close();
       this.source = null;
-      this.onExit?.(null);
       this.rescan();
       return;
     }
     for (const ev of drained.events) this.apply(ev);
-    if (drained.lost) {
-      this.onExit?.(null);
-      this.rescan();
-    }
+    if (drained.lost) this.rescan();
   }
 
   /** Applies one event (exported through the class for tests with a fake source). */
@@ -232,7 +221,6 @@ export class ProcTable {
         return;
       }
       case 'exit': {
-        this.onExit?.(ev.pid);
         const e = this.entries.get(ev.pid);
         if (!e) return;
         this.strace?.(exitLine(this.who(e), ev.exitCode));

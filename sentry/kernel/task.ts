@@ -3,16 +3,14 @@
  * sandbox pid/tid and its file-system credentials, read from
  * /proc/<tid>/status (proc(5)) on first use and cached by host tid.
  *
- * Staleness is ruled out by the calls that change what an entry holds, and
- * by the kernel's reports of exits:
- * - clone/fork/vfork run in the kernel (allowed in the filter); a new task
- *   can reuse a tid only once the one holding it has exited and the host's
- *   pid numbers have wrapped (pid_max). Every exit the proc connector reports
- *   drops that tid (forgetTask), and lost reports (ENOBUFS) drop them all, as
- *   the process table (sentry/kernel/proctable.ts) reads them; the wrap takes
- *   seconds of forking, the reports are read every few tens of ms. Without a
- *   connector nothing is cached (disableTaskCache).
- * - execve, the set*id family, setgroups, capset and umask are continued, so
+ * Staleness is ruled out so:
+ * - a new task may reuse a dead task's tid (clone, fork and vfork are not
+ *   trapped: a trapped fork interrupted by a signal before the sentry took
+ *   it would fail with EINTR, which fork never does natively). So each entry
+ *   holds a pidfd of its thread (pidfd_open(2) PIDFD_THREAD), opened before
+ *   the status read that the caller check then proves was the caller's; an
+ *   entry whose pidfd reports the thread's exit (poll(2) POLLIN) is dropped;
+ * - the calls that change what an entry holds are trapped: execve, the set*id family, setgroups, capset and umask are continued, so
  *   they take effect only after the sentry answered. The cache is dropped and
  *   the caller's tid becomes "volatile": while any tid is volatile nothing is
  *   cached (every lookup reads /proc afresh). A tid stops being volatile when
@@ -23,6 +21,7 @@ import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { SysError } from '../syscalls/types.js';
 import { constants } from 'node:os';
+import { c, closeFd, SYS } from '../native.js';
 
 /** File-system identity of a task (credentials(7), capabilities(7)). */
 export interface Creds {
@@ -45,7 +44,30 @@ export interface Task {
   readonly creds: Creds;
 }
 
-const cache = new Map<number, Task>();
+/** Cached tasks by host tid, each with a pidfd of its thread (its exit makes the entry stale). */
+const cache = new Map<number, { task: Task; pidfd: number }>();
+/** Entries at most; beyond, entries of exited threads are swept (then all, if that is not enough). */
+const MAX_CACHED = 512;
+/** pidfd_open(2) flag: a pidfd of one thread, not of its thread group (Linux 6.9). */
+const PIDFD_THREAD = 0x80;
+const pidfdPoll = Buffer.alloc(8);
+
+/** Whether the thread behind `pidfd` has exited (its pidfd is readable, pidfd_open(2)). */
+function exited(pidfd: number): boolean {
+  pidfdPoll.writeInt32LE(pidfd, 0);
+  pidfdPoll.writeInt32LE(1, 4); // events POLLIN, revents 0
+  return c.poll(pidfdPoll, 1, 0) !== 0;
+}
+
+function dropCached(tid: number): void {
+  closeFd(cache.get(tid)?.pidfd ?? -1);
+  cache.delete(tid);
+}
+
+function clearCache(): void {
+  for (const e of cache.values()) closeFd(e.pidfd);
+  cache.clear();
+}
 /** Host tids whose continued credential change may still be in flight → when it was marked (ms). */
 const volatile = new Map<number, number>();
 const VOLATILE_MS = 1000;
@@ -54,7 +76,7 @@ let caching = true;
 /** Turns the cache off (slow-path workers, which see no invalidations). */
 export function disableTaskCache(): void {
   caching = false;
-  cache.clear();
+  clearCache();
 }
 
 /** The value of field `name` in /proc/<tid>/status text (proc(5)), '' when absent; `text` starts with a newline. */
@@ -97,8 +119,8 @@ export function parseStatus(tid: number, text: string): Task {
  * after a fresh read of /proc/<tid>/status and must throw (ESRCH) unless
  * `tid` is still the trapped caller: a host process reusing the tid must not
  * lend its credentials (SECCOMP_IOCTL_NOTIF_ID_VALID). A cached entry needs
- * no check: a task can only reuse a tid after the exit of the one holding it,
- * whose report drops the entry (see above).
+ * no check: a sandbox task can only reuse a tid after a trapped clone, which
+ * empties the cache.
  */
 export function taskOf(tid: number, checkCaller: () => void): Task {
   if (volatile.size > 0) {
@@ -106,23 +128,35 @@ export function taskOf(tid: number, checkCaller: () => void): Task {
     const now = performance.now();
     for (const [t, at] of volatile) if (now - at > VOLATILE_MS) volatile.delete(t);
   }
-  let t = cache.get(tid);
-  if (t) return t;
-  let text: string;
+  const hit = cache.get(tid);
+  if (hit && !exited(hit.pidfd)) return hit.task;
+  if (hit) dropCached(tid);
+  // Opened before the read: the caller check after it proves the tid was the caller's all along.
+  const pidfd = caching && volatile.size === 0 ? Number(c.pidfdOpen(SYS.pidfd_open, tid, PIDFD_THREAD)) : -1;
+  let t: Task;
   try {
-    text = readFileSync(`/proc/${tid}/status`, 'latin1');
+    t = parseStatus(tid, readFileSync(`/proc/${tid}/status`, 'latin1'));
   } catch {
+    closeFd(pidfd);
     throw new SysError(constants.errno.ESRCH, `task ${tid} gone`);
   }
-  t = parseStatus(tid, text);
-  checkCaller();
-  if (caching && volatile.size === 0) cache.set(tid, t);
+  try {
+    checkCaller();
+  } catch (e) {
+    closeFd(pidfd);
+    throw e;
+  }
+  if (pidfd >= 0) {
+    if (cache.size >= MAX_CACHED) for (const [k, e] of cache) if (exited(e.pidfd)) dropCached(k);
+    if (cache.size >= MAX_CACHED) clearCache();
+    cache.set(tid, { task: t, pidfd });
+  }
   return t;
 }
 
 /** Marks `tid` volatile (see above): its continued call may change credentials of its whole thread group. */
 export function credentialsChanging(tid: number): void {
-  cache.clear();
+  clearCache();
   volatile.set(tid, performance.now());
 }
 
@@ -143,15 +177,6 @@ export function hasCaughtSignal(tid: number): boolean {
   return ((mask('SigPnd') | mask('ShdPnd')) & ~mask('SigBlk') & mask('SigCgt')) !== 0n;
 }
 
-/** Drops every cached task (reports of exits were lost). */
-export function forgetTasks(): void {
-  cache.clear();
-}
-
-/** Drops the cached task of host thread `tid` (it has exited: a new task may get its tid). */
-export function forgetTask(tid: number): void {
-  cache.delete(tid);
-}
 
 /**
  * The controlling terminal of host thread `tid` (proc(5): /proc/<tid>/stat

@@ -179,6 +179,7 @@ interface DoOptions {
   cpus?: string;
   userns?: string | true;
   kernelRelease?: string;
+  tty?: boolean;
   testAllowSyscall: string[];
   testUnscopedResolve?: boolean;
   testRawProc?: boolean;
@@ -212,6 +213,7 @@ export function doCommand(): Command {
       'a user namespace: container ids 0..count-1 are host ids hostid.. (default 100000:65536); root inside is not root outside',
     )
     .option('--kernel-release <release>', 'the kernel release uname(2) reports inside (default: the host\u2019s)')
+    .option('-t, --tty', 'give the command a new terminal (a pty of the sandbox), relayed to this one')
     .addOption(new Option('--test-allow-syscall <name>', 'TEST ONLY: let the filter pass NAME').argParser(collect).default([]).hideHelp())
     .addOption(new Option('--test-unscoped-resolve', 'TEST ONLY: a deliberately vulnerable path resolution').hideHelp())
     .addOption(new Option('--test-raw-proc', 'TEST ONLY: the kernel\u2019s /proc files, not rewritten').hideHelp())
@@ -299,6 +301,7 @@ async function runDo(command: string[], o: DoOptions, stateRoot: string): Promis
     hostname: o.hostname,
     userNamespace,
     kernelRelease: o.kernelRelease,
+    tty: o.tty === true,
     straceFd,
     settings: o.nestedNamespaces ? ['nestedNamespaces'] : [],
     debugLog: o.debugLog ?? null,

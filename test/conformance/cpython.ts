@@ -24,7 +24,8 @@ const ROOT = ((): string => {
   return d;
 })();
 const TVISOR = join(ROOT, 'bin', 'tvisor.js');
-const RUNNER = readFileSync(join(ROOT, 'test', 'py', 'conformance.py'));
+const RUNNER_PATH = join(ROOT, 'test', 'py', 'conformance.py');
+const RUNNER = readFileSync(RUNNER_PATH);
 const PYTHON = '/usr/bin/python3.11';
 const MARK = '--tvisor-conformance-result--';
 
@@ -33,6 +34,33 @@ export const MODULES = [
   'test_os', 'test_posix', 'test_shutil', 'test_tempfile', 'test_pathlib', 'test_glob', 'test_fileio',
   'test_stat', 'test_fnmatch', 'test_zipfile', 'test_tarfile', 'test_filecmp', 'test_genericpath', 'test_posixpath',
 ] as const;
+
+/**
+ * The process modules the process issue names: processes, signals, threads, process groups and sessions,
+ * rlimits, ptys, and multiprocessing's forkserver (unix sockets, fd passing). test_posix is also in MODULES.
+ */
+export const PROCESS_MODULES = [
+  'test_subprocess', 'test_signal', 'test_threading', 'test_posix', 'test_resource', 'test_pty',
+  'test_multiprocessing_forkserver',
+] as const;
+
+/**
+ * The CI-sized part of PROCESS_MODULES for `npm test`: the whole of the fast modules (test_posix runs with the
+ * file modules) and the forkserver classes that exercise process start, exit codes, signals, queues and pipes
+ * between processes, fd passing over unix sockets, and the forkserver's own sockets (the whole module takes
+ * minutes; `npm run conformance` runs it).
+ */
+export const PROCESS_CI = [
+  'test_subprocess', 'test_signal', 'test_threading', 'test_resource', 'test_pty',
+  'test_multiprocessing_forkserver.WithProcessesTestProcess',
+  'test_multiprocessing_forkserver.WithProcessesTestQueue',
+  'test_multiprocessing_forkserver.WithProcessesTestConnection',
+  'test_multiprocessing_forkserver.WithProcessesTestSubclassingProcess',
+  'test_multiprocessing_forkserver.TestStartMethod',
+] as const;
+
+/** The module of a name given to the runner ("test_os" of "test_os.TestX.test_y"). */
+export const moduleOf = (name: string): string => name.split('.')[0]!;
 
 /** unittest outcomes, as test/py/conformance.py names them. */
 export type Outcome = 'ok' | 'fail' | 'error' | 'skip' | 'xfail' | 'xpass';
@@ -63,10 +91,14 @@ export const SETPRIV = ['setpriv', `--bounding-set=${CAPS}`, `--inh-caps=${CAPS}
 /** The same environment everywhere (bytecode off: the host's and the fixture's files stay as they are). */
 const ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', LANG: 'C.UTF-8', PYTHONDONTWRITEBYTECODE: '1' };
 
-/** Runs the runner script (given on stdin) under `cmd`; parses the JSON after the marker on stdout. */
-function run(cmd: string[], modules: readonly string[], timeoutMs: number): SuiteRun {
-  const r = spawnSync(cmd[0]!, [...cmd.slice(1), PYTHON, '-', MARK, ...modules], {
-    input: RUNNER,
+/**
+ * Runs the runner script under `cmd`; parses the JSON after the marker on stdout. On the host's files it is run
+ * by its path, which the sandbox sees too (multiprocessing's forkserver imports the main module again: a script
+ * read from stdin left the forkserver tests waiting forever); in a rootfs, which lacks it, it is given on stdin.
+ */
+function run(cmd: string[], modules: readonly string[], timeoutMs: number, fromStdin = false): SuiteRun {
+  const r = spawnSync(cmd[0]!, [...cmd.slice(1), PYTHON, fromStdin ? '-' : RUNNER_PATH, MARK, ...modules], {
+    input: fromStdin ? RUNNER : '',
     cwd: '/tmp',
     env: ENV,
     encoding: 'utf8',
@@ -86,7 +118,7 @@ export function runHostNative(modules: readonly string[], timeoutMs = 900_000): 
 
 /** The same modules inside `tvisor do` (extra `flags` before `--`). */
 export function runHostSandbox(modules: readonly string[], flags: string[] = [], timeoutMs = 900_000): SuiteRun {
-  return run([process.execPath, TVISOR, 'do', ...flags, '--'], modules, timeoutMs);
+  return run([process.execPath, TVISOR, 'do', ...flags, '--'], modules, timeoutMs, flags.includes('--rootfs'));
 }
 
 /**
@@ -106,7 +138,7 @@ export function runRootfsNative(rootfs: string, modules: readonly string[], time
     `exec chroot "${w}/m" "$@"`,
   ].join('\n');
   try {
-    return run(['unshare', '--mount', '--pid', '--fork', '--propagation', 'private', 'sh', '-c', script, 'sh', ...SETPRIV], modules, timeoutMs);
+    return run(['unshare', '--mount', '--pid', '--fork', '--propagation', 'private', 'sh', '-c', script, 'sh', ...SETPRIV], modules, timeoutMs, true);
   } finally {
     rmSync(w, { recursive: true, force: true });
   }
@@ -129,6 +161,44 @@ export function compare(reference: SuiteRun, sandbox: SuiteRun): Difference[] {
     }
   }
   return out;
+}
+
+/** What compareWithRerun found. */
+export interface Comparison {
+  /** Tests whose outcome still differs after their rerun. */
+  differences: Difference[];
+  /** Tests that differed in the first runs and agreed when rerun once on both sides (timing-sensitive). */
+  reruns: string[];
+}
+
+/** Reruns at most this many differing tests; more than that is no timing accident. */
+const MAX_RERUNS = 40;
+
+/**
+ * compare(), then each differing test is run once more on both sides (`rerun(side, names)` runs the runner's
+ * NAMEs: "test_x.Class.test_y"), and its new outcomes replace the first ones: a timing-sensitive test may
+ * differ once (the issue allows one rerun), and the tests that needed it are listed in `reruns`. A
+ * module-level error (setUpModule) reruns its module.
+ */
+export function compareWithRerun(
+  reference: SuiteRun,
+  sandbox: SuiteRun,
+  rerun: (side: 'reference' | 'sandbox', names: string[]) => SuiteRun,
+): Comparison {
+  const first = compare(reference, sandbox);
+  if (first.length === 0 || first.length > MAX_RERUNS) return { differences: first, reruns: [] };
+  const nameOf = (d: Difference): string => (d.test.startsWith('test.') ? d.test.slice(5) : d.module);
+  const names = [...new Set(first.map(nameOf))];
+  const again = { reference: rerun('reference', names), sandbox: rerun('sandbox', names) };
+  const differences: Difference[] = [];
+  const reruns: string[] = [];
+  for (const d of first) {
+    const a = again.reference.results[d.module]?.[d.test] ?? 'missing';
+    const b = again.sandbox.results[d.module]?.[d.test] ?? 'missing';
+    if (a === b) reruns.push(d.test);
+    else differences.push({ ...d, reference: a, sandbox: b, detail: again.sandbox.details[d.test] ?? d.detail });
+  }
+  return { differences, reruns };
 }
 
 /** Counts of each outcome in one module, as "ok/fail/error/skip" plus x-outcomes when present. */

@@ -1,7 +1,9 @@
 """Runs CPython regression-test modules and prints each test's outcome as JSON.
 
-Usage: python3.11 conformance.py MARK MODULE [MODULE...]
-(or the script on stdin: python3.11 - MARK MODULE...). The result is printed
+Usage: python3.11 conformance.py MARK NAME [NAME...]
+(or the script on stdin: python3.11 - MARK NAME...). A NAME is a module of
+the test package (test_os) or a part of one (test_os.TestClass, or one test:
+test_os.TestClass.test_x); results are filed under the module. The result is printed
 on stdout after the line MARK, as JSON {"results": {module: {test id:
 outcome}}, "details": {test id: traceback}}.
 
@@ -72,6 +74,7 @@ def main():
     details = {}
     top = tempfile.mkdtemp(prefix="tvisor-conformance-")
     for name in modules:
+        module = name.split(".")[0]
         work = os.path.join(top, f"test_python_worker_{os.getpid()}\u00e6")
         os.mkdir(work)
         os.chdir(work)
@@ -84,7 +87,7 @@ def main():
             details[f"test.{name}"] = repr(e)
         for t, tb in rec.failures + rec.errors:
             details[t.id()] = tb[-2000:]
-        results[name] = rec.outcomes
+        results.setdefault(module, {}).update(rec.outcomes)
         os.chdir(top)
         shutil.rmtree(work, ignore_errors=True)
     shutil.rmtree(top, ignore_errors=True)
