@@ -119,6 +119,35 @@ describe('tvisor do --userns', () => {
     expect(r.stderr).toMatch(/Invalid argument/);
   });
 
+  it('a file capability and an ACL set by path keep their ids in the namespace, as when set by fd (natively, in the kernel)', () => {
+    const d = join(dir, 'xattr');
+    mkdirSync(d);
+    chownSync(d, 100000, 100000);
+    for (const n of ['by-path', 'by-fd']) {
+      writeFileSync(join(d, n), '');
+      chownSync(join(d, n), 100000, 100000);
+    }
+    const py = `
+import os, struct
+cap = struct.pack('<IIIII', 0x02000001, 1 << 7, 0, 0, 0)  # v2: CAP_SETUID, effective
+acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', t, p, i) for t, p, i in
+    [(1, 6, 0xffffffff), (2, 6, 1000), (4, 4, 0xffffffff), (0x10, 6, 0xffffffff), (0x20, 4, 0xffffffff)])
+os.setxattr('/v/by-path', 'security.capability', cap)
+os.setxattr('/v/by-path', 'system.posix_acl_access', acl)
+fd = os.open('/v/by-fd', os.O_RDONLY)
+os.setxattr(fd, 'security.capability', cap)
+os.setxattr(fd, 'system.posix_acl_access', acl)
+`;
+    const r = tvisorDo(['python3', '-c', py], [...U, '-v', `${d}:/v`]);
+    expect(r.stderr).toBe('');
+    const read = (n: string, x: string): string => execFileSync('python3', ['-c', `import os; print(os.getxattr(${JSON.stringify(join(d, n))}, ${JSON.stringify(x)}).hex())`], { encoding: 'utf8' }).trim();
+    for (const x of ['security.capability', 'system.posix_acl_access']) expect(read('by-path', x), x).toBe(read('by-fd', x));
+    // A v3 capability with root id 100000: it grants nothing to a host process (the namespace's root is not host root).
+    expect(read('by-path', 'security.capability')).toBe('01000003' + '80000000' + '0'.repeat(24) + 'a0860100');
+    // The ACL names host uid 101000 (namespace uid 1000), not host uid 1000.
+    expect(read('by-path', 'system.posix_acl_access')).toContain(Buffer.from([2, 0, 6, 0, 0x88, 0x8a, 0x01, 0x00]).toString('hex'));
+  });
+
   it('the host\u2019s /etc/shadow through the idmapped lower: as its mapped owner (root inside) allows, not to uid 1000', () => {
     const r = sandboxSh('head -c1 /etc/shadow >/dev/null && echo root-reads; setpriv --reuid 1000 --regid 1000 --clear-groups cat /etc/shadow', U);
     expect(r.stdout).toBe('root-reads\n');

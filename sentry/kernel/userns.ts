@@ -9,6 +9,8 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { SysError } from '../syscalls/types.js';
 
+const E = constants.errno;
+
 /** One uid_map/gid_map line: ids inside..inside+count-1 are outside..outside+count-1. */
 export interface IdRange {
   inside: number;
@@ -99,4 +101,57 @@ export function statusInNamespace(text: string, ns: UserNamespace): string {
     const m = name === 'Uid' ? ns.uid : ns.gid;
     return `${name}:${rest.replace(/\d+/g, (v) => map(m, v))}`;
   });
+}
+
+/** security.capability (linux/capability.h VFS_CAP_REVISION_2/3) and POSIX ACL (linux/posix_acl_xattr.h) layouts. */
+const VFS_CAP_REVISION_MASK = 0xff000000;
+const VFS_CAP_REVISION_2 = 0x02000000;
+const VFS_CAP_REVISION_3 = 0x03000000;
+const VFS_CAP_V2_SIZE = 20;
+const VFS_CAP_V3_SIZE = 24;
+const POSIX_ACL_XATTR_VERSION = 2;
+const ACL_USER = 0x02;
+const ACL_GROUP = 0x08;
+
+/**
+ * An xattr value given by a task of the sandbox's user namespace, as the kernel would store it had that task set
+ * it itself (the sentry sets it from the initial namespace, where the kernel translates nothing):
+ * - `security.capability`: a v2 or v3 file capability becomes v3 with its root id the host id of the namespace's
+ *   root (v3: of the root id given), so it grants nothing outside the namespace (capabilities(7) "Namespaced file
+ *   capabilities"; the kernel's cap_convert_nscap);
+ * - `system.posix_acl_access` / `system.posix_acl_default`: ACL_USER and ACL_GROUP entries' ids become host ids
+ *   (the kernel's posix_acl_from_xattr in the caller's namespace).
+ * Other names, or no user namespace: unchanged. Throws SysError EINVAL for a malformed value or an unmapped id.
+ */
+export function xattrValueToHost(name: string, value: Buffer): Buffer {
+  const ns = sandboxUserNamespace();
+  if (!ns) return value;
+  const host = (map: IdRange[], id: number): number => {
+    const h = toHost(map, id);
+    if (h < 0) throw new SysError(E.EINVAL, `id ${id} not mapped`);
+    return h;
+  };
+  if (name === 'security.capability') {
+    if (value.length < 4) throw new SysError(E.EINVAL);
+    const magic = value.readUInt32LE(0);
+    const rev = (magic & VFS_CAP_REVISION_MASK) >>> 0;
+    if (!((rev === VFS_CAP_REVISION_2 && value.length === VFS_CAP_V2_SIZE) || (rev === VFS_CAP_REVISION_3 && value.length === VFS_CAP_V3_SIZE)))
+      throw new SysError(E.EINVAL);
+    const out = Buffer.alloc(VFS_CAP_V3_SIZE);
+    value.copy(out, 0, 0, VFS_CAP_V2_SIZE);
+    out.writeUInt32LE(((magic & ~VFS_CAP_REVISION_MASK) | VFS_CAP_REVISION_3) >>> 0, 0);
+    out.writeUInt32LE(host(ns.uid, rev === VFS_CAP_REVISION_3 ? value.readUInt32LE(20) : 0), 20);
+    return out;
+  }
+  if (name === 'system.posix_acl_access' || name === 'system.posix_acl_default') {
+    if (value.length < 4 || (value.length - 4) % 8 !== 0 || value.readUInt32LE(0) !== POSIX_ACL_XATTR_VERSION) throw new SysError(E.EINVAL);
+    const out = Buffer.from(value);
+    for (let off = 4; off < out.length; off += 8) {
+      const tag = out.readUInt16LE(off);
+      if (tag === ACL_USER) out.writeUInt32LE(host(ns.uid, out.readUInt32LE(off + 4)), off + 4);
+      else if (tag === ACL_GROUP) out.writeUInt32LE(host(ns.gid, out.readUInt32LE(off + 4)), off + 4);
+    }
+    return out;
+  }
+  return value;
 }

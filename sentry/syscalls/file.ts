@@ -37,7 +37,7 @@ import {
 } from '../abi.js';
 import { c, check, closeFd, fstat, major, openat2, SYS } from '../native.js';
 import { asCaller, asCallerWith, callerHasPtrace, withCapabilityRule } from '../kernel/creds.js';
-import { hostIdArg } from '../kernel/userns.js';
+import { hostIdArg, xattrValueToHost } from '../kernel/userns.js';
 import { procfsFile } from '../vfs/procfs.js';
 import {
   lookupParent,
@@ -502,7 +502,8 @@ const setxattr: Handler = (ctx) => {
     [valueAddr, size, flags] = [args.readBigUInt64LE(0), args.readUInt32LE(8), args.readUInt32LE(12)];
   }
   if (size > XATTR_SIZE_MAX) throw new SysError(E.E2BIG);
-  const value = ctx.readMemory(valueAddr, size);
+  // Ids inside a file capability or an ACL are the caller's namespace's: stored as host ids (sentry/kernel/userns.ts).
+  const value = xattrValueToHost(x.name, ctx.readMemory(valueAddr, size));
   asCaller(ctx.task);
   const t = xattrTarget(ctx, x.dirfd, x.p, x.follow);
   const fn = x.follow || followsAnyway(x.p) ? c.setxattr : c.lsetxattr;
