@@ -148,6 +148,42 @@ os.setxattr(fd, 'system.posix_acl_access', acl)
     expect(read('by-path', 'system.posix_acl_access')).toContain(Buffer.from([2, 0, 6, 0, 0x88, 0x8a, 0x01, 0x00]).toString('hex'));
   });
 
+  it('O_CREAT|O_TRUNC racing a rename of a host-root-owned file into the name: never truncated (EACCES, as natively)', () => {
+    const d = join(dir, 'race');
+    mkdirSync(d);
+    chownSync(d, 100000, 100000);
+    writeFileSync(join(d, 'A'), 'host data\n', { mode: 0o644 }); // owned by host root: unmapped
+    const py = `
+import ctypes, os, threading, time
+libc = ctypes.CDLL(None, use_errno=True)
+def rename_noreplace(a, b):  # renameat2(RENAME_NOREPLACE): never replaces our own N
+    libc.syscall(316, -100, a, -100, b, 1)
+stop = time.time() + 3
+def swap():
+    while time.time() < stop:
+        rename_noreplace(b'/v/A', b'/v/N'); rename_noreplace(b'/v/N', b'/v/A')
+t = threading.Thread(target=swap); t.start()
+opened = refused = 0
+while time.time() < stop:
+    try:
+        fd = os.open('/v/N', os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        opened += 1
+        if os.fstat(fd).st_uid != 65534:  # our own new file (the victim shows as unmapped, 65534): remove it
+            os.unlink('/v/N')
+        os.close(fd)
+    except PermissionError:
+        refused += 1
+t.join()
+print('refused' if refused else 'never-raced', opened)
+`;
+    const r = tvisorDo(['python3', '-c', py], [...U, '-v', `${d}:/v`]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^refused \d+/);
+    const a = existsSync(join(d, 'A')) ? join(d, 'A') : join(d, 'N');
+    expect(readFileSync(a, 'utf8')).toBe('host data\n');
+    expect(statSync(a).uid).toBe(0);
+  });
+
   it('the host\u2019s /etc/shadow through the idmapped lower: as its mapped owner (root inside) allows, not to uid 1000', () => {
     const r = sandboxSh('head -c1 /etc/shadow >/dev/null && echo root-reads; setpriv --reuid 1000 --regid 1000 --clear-groups cat /etc/shadow', U);
     expect(r.stdout).toBe('root-reads\n');

@@ -320,18 +320,24 @@ export function openPath(
  * (O_NOFOLLOW: a link planted meanwhile is not followed).
  */
 function openGuarded(caller: Caller, dirfd: number, path: string, flags: number, mode: number, callerResolve: number): number {
-  let t: number;
-  try {
-    t = openPlain(caller, dirfd, path, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0, callerResolve);
-  } catch (e) {
-    if (!(flags & O_CREAT && e instanceof SysError && e.errno === E.ENOENT)) throw e;
-    const p = lookupParent(caller, dirfd, path);
+  let t = -1;
+  // A name that does not exist is created exclusively (O_EXCL): a file renamed in meanwhile is not opened (nor
+  // truncated) with the capabilities; it is looked up and checked on the next round instead.
+  for (let round = 0; t < 0; round++) {
     try {
-      const fd = openat2(p.fd, p.base, flags | O_NOFOLLOW | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-      guardMapped(fd, true);
-      return fd;
-    } finally {
-      closeFd(p.fd);
+      t = openPlain(caller, dirfd, path, O_PATH | (flags & (O_NOFOLLOW | O_DIRECTORY)), 0, callerResolve);
+    } catch (e) {
+      if (!(flags & O_CREAT && e instanceof SysError && e.errno === E.ENOENT)) throw e;
+      const p = lookupParent(caller, dirfd, path);
+      try {
+        const fd = openat2(p.fd, p.base, flags | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+        guardMapped(fd, true);
+        return fd;
+      } catch (e2) {
+        if (!(e2 instanceof SysError && e2.errno === E.EEXIST) || flags & O_EXCL || round >= 8) throw e2;
+      } finally {
+        closeFd(p.fd);
+      }
     }
   }
   try {
