@@ -267,6 +267,9 @@ export function createCgroup(r: Resources, o: CreateOptions): CgroupRecord | nul
       if (host.version === 1 && leaf === paths.cpuset) cpusetInherit(root, rel, labelOf(r, 'cpuset'));
     }
     applyLimits(cg, r);
+    // The shared tvisor/ parent of default paths stays (as docker keeps /docker): another sandbox may be making its
+    // child in it right now. Parents made for an OCI cgroupsPath go with the sandbox.
+    cg.created = o.path ? [...created] : created.filter((d) => Object.values(paths).includes(d));
   } catch (e) {
     for (const d of created.reverse()) removeDir(d, 0);
     // Nothing asked for: a host whose cgroups tvisor cannot write (read-only, not root) runs sandboxes without one.
@@ -320,9 +323,12 @@ export function cgroupProcsFiles(cg: CgroupRecord): string[] {
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleepMs = (ms: number): void => void Atomics.wait(sleeper, 0, 0, ms);
 
-/** Kills every process left in cgroup directory `dir`: cgroup.kill (v2, Linux 5.14+), else SIGKILL to each pid in cgroup.procs. */
-function killAll(dir: string): void {
-  if (existsSync(join(dir, 'cgroup.kill'))) {
+/**
+ * Kills every process left in cgroup directory `dir`: cgroup.kill (v2, Linux 5.14+; it reaches child cgroups
+ * too, so only with `subtree`), else SIGKILL to each pid in cgroup.procs (the directory's own processes).
+ */
+function killAll(dir: string, subtree = true): void {
+  if (subtree && existsSync(join(dir, 'cgroup.kill'))) {
     try {
       writeFileSync(join(dir, 'cgroup.kill'), '1');
       return;
@@ -374,7 +380,25 @@ function removeDir(dir: string, timeoutMs: number): boolean {
  * directories that could not be removed within `timeoutMs` (default 2 s), to be reported.
  */
 export function removeCgroup(cg: CgroupRecord, timeoutMs = 2000): string[] {
-  return [...new Set(Object.values(cg.paths))].filter((d) => !removeDir(d, timeoutMs));
+  const leaves = [...new Set(Object.values(cg.paths))];
+  const created = new Set(cg.created ?? leaves);
+  const failed: string[] = [];
+  for (const leaf of leaves) {
+    if (created.has(leaf)) {
+      if (!removeDir(leaf, timeoutMs)) failed.push(leaf);
+    } else {
+      killAll(leaf, false); // an existing cgroup (OCI cgroupsPath): the sandbox's processes go, the cgroup stays
+    }
+  }
+  // Parents tvisor made for a new cgroupsPath, innermost first; one that is not empty stays.
+  for (const d of [...created].filter((d) => !leaves.includes(d)).sort((a, b) => b.length - a.length)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      /* in use by someone else's cgroups */
+    }
+  }
+  return failed;
 }
 
 /**

@@ -281,6 +281,36 @@ for addr in (0, 1, ro):
     gone();
   });
 
+  it('OCI cgroupsPath of an existing cgroup: its other processes and child cgroups are left alone; new parents go', async () => {
+    const pidsRoot = HOST!.mounts.pids!;
+    const name = `tvisor-test-existing-${newSandboxId()}`;
+    const victimDir = join(pidsRoot, name, 'child');
+    mkdirSync(victimDir, { recursive: true });
+    const victim = spawn('sleep', ['100'], { stdio: 'ignore' });
+    try {
+      writeFileSync(join(victimDir, 'cgroup.procs'), String(victim.pid));
+      const config: OciConfig = {
+        ociVersion: '1.0.2',
+        root: { path: '/' },
+        process: { args: ['true'], cwd: '/' },
+        linux: { namespaces: [{ type: 'mount' }, { type: 'pid' }], resources: { pids: { limit: 50 } }, cgroupsPath: `/${name}` },
+      };
+      expect(await runSandbox(sandboxSpecFromOci(config, { bundle: '/tmp' }))).toBe(0);
+      expect(victim.exitCode).toBeNull();
+      expect(victim.signalCode).toBeNull();
+      expect(readFileSync(join(victimDir, 'cgroup.procs'), 'utf8').trim()).toBe(String(victim.pid));
+      // A new nested path: its parents are made for the sandbox and removed with it.
+      const fresh = `tvisor-test-new-${newSandboxId()}`;
+      expect(await runSandbox(sandboxSpecFromOci({ ...config, linux: { ...config.linux, cgroupsPath: `/${fresh}/leaf` } }, { bundle: '/tmp' }))).toBe(0);
+      for (const m of new Set(Object.values(HOST!.mounts))) expect(existsSync(join(m, fresh))).toBe(false);
+    } finally {
+      victim.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 100));
+      rmdirSync(victimDir);
+      rmdirSync(join(pidsRoot, name));
+    }
+  });
+
   it('bad flags: exit 125 with one line naming the flag', () => {
     const cases: [string[], RegExp][] = [
       [['--memory', '12x'], /^tvisor: --memory 12x: want a size like 128m/],

@@ -39,6 +39,12 @@ export interface Limits {
 export interface CgroupRecord {
   version: 1 | 2;
   paths: Record<string, string>;
+  /**
+   * The directories tvisor created for it, outermost first (a leaf of an OCI cgroupsPath may exist already, and
+   * so may its parents): only these are removed at the end, and a leaf tvisor did not create is only emptied of
+   * its processes, never of its child cgroups. Absent: every leaf in `paths` was created.
+   */
+  created?: string[];
 }
 
 /** The largest value a v1 limit file shows for "no limit" is near 2^63; anything above 2^62 means none. */
