@@ -25,7 +25,8 @@ import {
 } from '../sandbox.js';
 import { convertMount, doFsConfig, parseTmpfs, parseVolume, rootSetup, type OciMount } from '../oci/mounts.js';
 import { fatal } from './errors.js';
-import { generateId, Registration } from '../state.js';
+import { DEFAULT_ROOT, generateId, Registration } from '../state.js';
+import { createHash } from 'node:crypto';
 import type { Resources } from '../cgroups.js';
 import { c } from '../../sentry/native.js';
 
@@ -309,7 +310,8 @@ async function runDo(command: string[], o: DoOptions, stateRoot: string): Promis
     testUnscopedResolve: o.testUnscopedResolve,
     testRawProc: o.testRawProc,
     resources,
-    id,
+    // The cgroup's name (tvisor/<id>): ids are unique per --root only, so another root's are told apart.
+    id: resolve(stateRoot) === DEFAULT_ROOT ? id : `${createHash('sha256').update(resolve(stateRoot)).digest('hex').slice(0, 8)}-${id}`,
   };
   let reg: Registration;
   try {
