@@ -96,3 +96,15 @@ export function hostMounts(): string {
     .sort()
     .join('\n');
 }
+
+/** `NAME RESULT` lines (the probes in test/c print them) as a map. */
+export function table(out: string): Map<string, string> {
+  return new Map(out.trim().split('\n').map((l) => l.split(' ', 2) as [string, string]));
+}
+
+/** The entries of `b` that differ from `a`, as "A -> B". */
+export function differences(a: Map<string, string>, b: Map<string, string>): Record<string, string> {
+  const d: Record<string, string> = {};
+  for (const k of new Set([...a.keys(), ...b.keys()])) if (a.get(k) !== b.get(k)) d[k] = `${a.get(k)} -> ${b.get(k)}`;
+  return d;
+}

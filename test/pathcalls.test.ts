@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEBIAN_ROOTFS, native, ROOT, sandboxSh, TVISOR, tvisorDo } from './helpers.js';
+import { DEBIAN_ROOTFS, differences, native, ROOT, sandboxSh, table, TVISOR, tvisorDo } from './helpers.js';
 import { SETPRIV } from './conformance/cpython.js';
 
 let dir: string;
@@ -19,18 +19,6 @@ beforeAll(() => {
   execFileSync('gcc', ['-static', '-O2', '-o', badcalls, join(ROOT, 'test/c/badcalls.c')]);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** `NAME RESULT` lines as a map. */
-function table(out: string): Map<string, string> {
-  return new Map(out.trim().split('\n').map((l) => l.split(' ', 2) as [string, string]));
-}
-
-/** The entries of `b` that differ from `a`. */
-function differences(a: Map<string, string>, b: Map<string, string>): Record<string, string> {
-  const d: Record<string, string> = {};
-  for (const k of new Set([...a.keys(), ...b.keys()])) if (a.get(k) !== b.get(k)) d[k] = `${a.get(k)} -> ${b.get(k)}`;
-  return d;
-}
 
 /**
  * Policy: device nodes are refused in the sandbox (CAP_MKNOD notwithstanding), as gVisor does; openat2 with

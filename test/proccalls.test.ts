@@ -10,7 +10,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { native, ROOT, sandboxSh, tvisor, tvisorDo } from './helpers.js';
+import { differences, native, ROOT, sandboxSh, table, tvisor, tvisorDo } from './helpers.js';
 import { SETPRIV } from './conformance/cpython.js';
 
 let dir: string;
@@ -22,18 +22,6 @@ beforeAll(() => {
   execFileSync('gcc', ['-static', '-O2', '-o', probe, join(ROOT, 'test/c/proccalls.c')]);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** `NAME RESULT` lines as a map. */
-function table(out: string): Map<string, string> {
-  return new Map(out.trim().split('\n').map((l) => l.split(' ', 2) as [string, string]));
-}
-
-/** The entries of `b` that differ from `a`, as "A -> B". */
-function differences(a: Map<string, string>, b: Map<string, string>): Record<string, string> {
-  const d: Record<string, string> = {};
-  for (const k of new Set([...a.keys(), ...b.keys()])) if (a.get(k) !== b.get(k)) d[k] = `${a.get(k)} -> ${b.get(k)}`;
-  return d;
-}
 
 /** pidfd_getfd is denied (a pidfd may name a host process; the kernel checks only ptrace access), setns too. */
 const PIDFD_GETFD_POLICY = {

@@ -23,15 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-static void report(const char *name, long r) {
-  if (r >= 0) {
-    printf("%s ok\n", name);
-  } else {
-    const char *e = strerrorname_np(errno);
-    printf("%s %s\n", name, e ? e : "?");
-  }
-  fflush(stdout);
-}
+#include "report.h"
 
 /* Calls that open return an fd: close it so the table does not run out. */
 static void report_fd(const char *name, long r) {

@@ -32,15 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static void report(const char *name, long r) {
-  if (r >= 0) {
-    printf("%s ok\n", name);
-  } else {
-    const char *e = strerrorname_np(errno);
-    printf("%s %s\n", name, e ? e : "?");
-  }
-  fflush(stdout);
-}
+#include "report.h"
 
 #define S(...) syscall(__VA_ARGS__)
 
