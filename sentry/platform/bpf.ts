@@ -86,8 +86,8 @@ export function buildFilterInsns(opts: FilterOptions = {}): Insn[] {
   for (const e of tableFor(opts.settings ?? new Set())) {
     if (e.nr > next) push(next, e.nr - 1, 'trap'); // unknown numbers: trapped, answered ENOSYS, logged
     const act = effective(e);
-    // 'deny' is trapped too: the sentry answers the errno and logs the call.
-    const key = act === 'deny' ? 'trap' : act;
+    // 'deny' is trapped too: the sentry answers the errno and logs the call; 'errno' the filter answers itself.
+    const key = act === 'deny' ? 'trap' : act === 'errno' ? `errno:${e.errno ?? 1}` : act;
     push(e.nr, e.nr, key, e.rules ? e : undefined);
     next = e.nr + 1;
   }
@@ -130,8 +130,8 @@ export function buildFilterInsns(opts: FilterOptions = {}): Insn[] {
         ret(action);
       }
     }
-    const act = s.key as Action;
-    ret(actionWord(act));
+    if (s.key.startsWith('errno:')) ret((SECCOMP_RET_ERRNO | Number(s.key.slice(6))) >>> 0);
+    else ret(actionWord(s.key as Action));
   };
   const emit = (list: Segment[]): void => {
     if (list.length === 1) return emitLeaf(list[0]!);

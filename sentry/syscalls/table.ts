@@ -28,7 +28,12 @@ export type Action =
   /** Trapped, logged, and answered with `errno` (errno(3) name in `errnoName`). */
   | 'deny'
   /** The filter kills the process (SECCOMP_RET_KILL_PROCESS). */
-  | 'kill';
+  | 'kill'
+  /**
+   * The filter itself answers with `errno` (SECCOMP_RET_ERRNO), not logged: for a call libc tries before its
+   * fallback on every use (clone3 in every pthread_create), where a trap would cost a round trip each time.
+   */
+  | 'errno';
 
 /** gVisor-style support level, shown by `tvisor help syscalls`. */
 export type Support = 'full' | 'passthrough' | 'partial' | 'denied' | 'unimplemented';
@@ -328,7 +333,12 @@ const SPECS: Record<string, Spec> = {
     when: { nestedNamespaces: { rules: [NEWUSER_RULE], note: 'new namespaces but user namespaces (--nested-namespaces)' } },
   },
   setns: deny(E.EPERM, 'the sandbox\u2019s namespaces are fixed by the launcher (a pidfd or /proc/<pid>/ns file may name a host process\u2019s)'),
-  clone3: deny(E.ENOSYS, 'libc falls back to clone, whose flags the register check can see'),
+  clone3: {
+    action: 'errno',
+    errno: E.ENOSYS,
+    support: 'denied',
+    note: 'libc falls back to clone, whose flags the register check can see; answered by the filter (pthread_create tries it each time)',
+  },
   ...group(
     'execve execveat',
     trap(p.execve, 'continued after an advisory check; the walls are the mount namespace, noexec and no_new_privs', 'partial'),
