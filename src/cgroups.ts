@@ -240,8 +240,13 @@ export function createCgroup(r: Resources, o: CreateOptions): CgroupRecord | nul
     for (const c of CONTROLLERS) if (host.mounts[c] && (c !== 'cpuset' || want.has(c))) paths[c] = join(host.mounts[c]!, rel);
   }
   const cg: CgroupRecord = { version: host.version, paths };
-  for (const leaf of new Set(Object.values(paths)))
-    if (existsSync(leaf) && populated(leaf)) throw new CgroupError(`cgroup ${leaf} is in use by other processes`);
+  for (const leaf of new Set(Object.values(paths))) {
+    if (!existsSync(leaf)) continue;
+    if (populated(leaf)) throw new CgroupError(`cgroup ${leaf} is in use by other processes`);
+    // An empty tvisor/<id> of tvisor's own naming is a leftover of a sandbox that could not clean up (SIGKILL):
+    // made afresh, so no old limit carries over and it goes at the end.
+    if (!o.path) removeDir(leaf, 0);
+  }
   const created: string[] = [];
   try {
     for (const root of new Set(Object.values(host.mounts))) {

@@ -184,6 +184,43 @@ print('refused' if refused else 'never-raced', opened)
     expect(statSync(a).uid).toBe(0);
   });
 
+  it('no-follow calls with capabilities never reach an unmapped inode: not through "..", nor by a rename racing the check', () => {
+    const v = join(dir, 'nofollow');
+    mkdirSync(v, { mode: 0o755 }); // host root's: unmapped
+    const app = join(v, 'app');
+    mkdirSync(app);
+    chownSync(app, 100000, 100000);
+    writeFileSync(join(app, 'rootfile'), 'secret\n', { mode: 0o600 }); // host root's
+    writeFileSync(join(app, 'own'), '');
+    chownSync(join(app, 'own'), 100000, 100000);
+    const py = `
+import ctypes, os, struct, time
+libc = ctypes.CDLL(None, use_errno=True)
+def err(r):
+    return 'ok' if r >= 0 else os.strerror(ctypes.get_errno())
+print('lchown ..', err(libc.syscall(94, b'/vol/app/..', 0, 0)))
+print('fchmodat2 ..', err(libc.syscall(452, -100, b'/vol/app/..', 0o777, 0x100)))
+acl = struct.pack('<I', 2) + b''.join(struct.pack('<HHI', t, p, i) for t, p, i in
+    [(1, 7, 0xffffffff), (2, 7, 0), (4, 5, 0xffffffff), (0x10, 7, 0xffffffff), (0x20, 5, 0xffffffff)])
+print('lsetxattr ..', err(libc.lsetxattr(b'/vol/app/..', b'system.posix_acl_access', acl, len(acl), 0)))
+pid = os.fork()
+if pid == 0:
+    end = time.time() + 3
+    while time.time() < end:
+        libc.syscall(316, -100, b'/vol/app/own', -100, b'/vol/app/rootfile', 2)  # RENAME_EXCHANGE
+    os._exit(0)
+end = time.time() + 3
+while time.time() < end:
+    libc.syscall(94, b'/vol/app/own', 100, 100)  # lchown
+os.waitpid(pid, 0)
+`;
+    const r = tvisorDo(['python3', '-c', py], [...U, '-v', `${v}:/vol`]);
+    expect(r.stdout).toBe('lchown .. Operation not permitted\nfchmodat2 .. Operation not permitted\nlsetxattr .. Operation not permitted\n');
+    expect(statSync(v)).toMatchObject({ uid: 0, gid: 0, mode: 0o40755 });
+    const name = existsSync(join(app, 'rootfile')) && readFileSync(join(app, 'rootfile'), 'utf8') === 'secret\n' ? 'rootfile' : 'own';
+    expect(statSync(join(app, name))).toMatchObject({ uid: 0, gid: 0 }); // the host root's file, wherever the swaps left it
+  });
+
   it('the host\u2019s /etc/shadow through the idmapped lower: as its mapped owner (root inside) allows, not to uid 1000', () => {
     const r = sandboxSh('head -c1 /etc/shadow >/dev/null && echo root-reads; setpriv --reuid 1000 --regid 1000 --clear-groups cat /etc/shadow', U);
     expect(r.stdout).toBe('root-reads\n');

@@ -30,7 +30,7 @@ import { doResources, parseCpus, parseMemory, parsePids } from '../src/cli/do.js
 import { resourcesFromOci } from '../src/oci/resources.js';
 import { sandboxSpecFromOci, type OciConfig } from '../src/oci/config.js';
 import { LaunchError, runSandbox } from '../src/sandbox.js';
-import { cgroupLimits, parseCpuList } from '../sentry/kernel/limits.js';
+import { cgroupLimits, cgroupMemoryLimit, parseCpuList } from '../sentry/kernel/limits.js';
 import { limitSysinfo } from '../sentry/syscalls/info.js';
 import { rewriteMeminfo } from '../sentry/vfs/proctext.js';
 import { launcherPids, native, TVISOR, tvisorDo, type Run } from './helpers.js';
@@ -213,6 +213,16 @@ for addr in (0, 1, ro):
     expectGone(full.cgroup);
   });
 
+  it('a leftover tvisor/<id> (its tvisor was SIGKILLed) is made afresh for the next sandbox of that id: no old limit, removed after', () => {
+    const id = `limits-test-${newSandboxId()}`;
+    const old = createCgroup({ memory: 64 * MiB, origin: { memory: '--memory' } }, { id })!;
+    expect(cgroupMemoryLimit(old)).toBe(64 * MiB);
+    const again = createCgroup({}, { id })!; // the leftover is empty: not in use
+    expect(cgroupMemoryLimit(again)).toBeNull();
+    expect(removeCgroup(again)).toEqual([]);
+    expectGone(again);
+  });
+
   it('a SIGKILLed tvisor leaves an empty cgroup (its processes die with it) that the removal path takes away', async () => {
     const child = spawn(process.execPath, [TVISOR, 'do', '--pids', '32', '--', 'sleep', '100'], { stdio: 'ignore' });
     let cg: CgroupRecord | undefined;
@@ -244,7 +254,7 @@ for addr in (0, 1, ro):
     const hadParent = existsSync(join(UNIFIED!, 'tvisor'));
     const id = newSandboxId();
     const cg = createCgroup({}, { id, host })!;
-    expect(cg).toEqual({ version: 2, paths: { unified: join(UNIFIED!, 'tvisor', id) } });
+    expect(cg).toMatchObject({ version: 2, paths: { unified: join(UNIFIED!, 'tvisor', id) } });
     const [procs] = cgroupProcsFiles(cg);
     const child = spawn('/bin/sh', ['-c', `echo $$ > ${procs}; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo busy; exec sleep 100`], { stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<NodeJS.Signals | null>((res) => child.on('exit', (_c, sig) => res(sig)));
@@ -385,7 +395,7 @@ describe('cgroup layout on fake hierarchies (unit)', () => {
     writeFileSync(join(m.memory!, 'tvisor', 'abc', 'memory.memsw.limit_in_bytes'), '');
     const cg = createCgroup({ memory: 128 * MiB, pids: 64, cpuQuota: 50000, cpuPeriod: 100000, cpuShares: 512 }, { id: 'abc', host });
     const dir = (c: string): string => join(m[c]!, 'tvisor', 'abc');
-    expect(cg).toEqual({ version: 1, paths: { memory: dir('memory'), pids: dir('pids'), cpu: dir('cpu'), cpuacct: dir('cpuacct') } });
+    expect(cg).toMatchObject({ version: 1, paths: { memory: dir('memory'), pids: dir('pids'), cpu: dir('cpu'), cpuacct: dir('cpuacct') } });
     expect(read(join(dir('memory'), 'memory.limit_in_bytes'))).toBe(String(128 * MiB));
     expect(read(join(dir('memory'), 'memory.memsw.limit_in_bytes'))).toBe(String(128 * MiB));
     expect(read(join(dir('pids'), 'pids.max'))).toBe('64');
@@ -407,7 +417,7 @@ describe('cgroup layout on fake hierarchies (unit)', () => {
     writeFileSync(join(u, 'tvisor', 'abc', 'memory.swap.max'), '');
     const cg = createCgroup({ memory: 128 * MiB, pids: 64, cpuQuota: 150000, cpuPeriod: 100000, cpuShares: 512 }, { id: 'abc', host });
     const d = join(u, 'tvisor', 'abc');
-    expect(cg).toEqual({ version: 2, paths: { unified: d } });
+    expect(cg).toMatchObject({ version: 2, paths: { unified: d } });
     expect(read(join(d, 'memory.max'))).toBe(String(128 * MiB));
     expect(read(join(d, 'memory.swap.max'))).toBe('0');
     expect(read(join(d, 'pids.max'))).toBe('64');

@@ -29,6 +29,7 @@ import {
   O_TRUNC,
   O_WRONLY,
   S_IFBLK,
+  S_IFLNK,
   S_IFCHR,
   S_IFIFO,
   S_IFMT,
@@ -40,6 +41,7 @@ import { asCaller, asCallerWith, callerHasPtrace, withCapabilityRule } from '../
 import { hostIdArg, xattrValueToHost } from '../kernel/userns.js';
 import { procfsFile } from '../vfs/procfs.js';
 import {
+  lookupNoFollow,
   lookupParent,
   lookupPath,
   openPath,
@@ -314,8 +316,13 @@ const link: Handler = (ctx) => {
       const src = lookupPath(ctx, od, op, true, (flags & AT_EMPTY_PATH) !== 0);
       return using(src, () => ok(check(c.linkat(AT_FDCWD, self(src), to.fd, to.base, AT_SYMLINK_FOLLOW))));
     }
-    const from = lookupParent(ctx, od, op);
-    return using(from.fd, () => ok(check(c.linkat(from.fd, from.base, to.fd, to.base, 0))));
+    const from = lookupNoFollow(ctx, od, op);
+    return using(from.fd, () => {
+      if (!from.empty) return ok(check(c.linkat(from.fd, from.base, to.fd, to.base, 0)));
+      // The checked source itself, through its /proc fd link (a symlink there would be followed: refused).
+      if ((fstat(from.fd).mode & S_IFMT) === S_IFLNK) throw new SysError(E.EPERM);
+      return ok(check(c.linkat(AT_FDCWD, self(from.fd), to.fd, to.base, AT_SYMLINK_FOLLOW)));
+    });
   });
 };
 
@@ -341,8 +348,10 @@ const chmod: Handler = (ctx) => {
   if (p === '' && flags & AT_EMPTY_PATH) return CONTINUE;
   asCaller(ctx.task);
   if (flags & AT_SYMLINK_NOFOLLOW && !followsAnyway(p)) {
-    const { fd, base } = lookupParent(ctx, dirfd, p);
-    return using(fd, () => ok(check(c.fchmodat2(SYS.fchmodat2, fd, base, mode, AT_SYMLINK_NOFOLLOW))));
+    const { fd, base, empty } = lookupNoFollow(ctx, dirfd, p);
+    return using(fd, () =>
+      ok(check(empty ? c.fchmodat2(SYS.fchmodat2, fd, '', mode, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) : c.fchmodat2(SYS.fchmodat2, fd, base, mode, AT_SYMLINK_NOFOLLOW))),
+    );
   }
   const fd = lookupPath(ctx, dirfd, p, true);
   return using(fd, () => ok(check(c.fchmodat(AT_FDCWD, self(fd), mode, 0))));
@@ -364,8 +373,8 @@ const chown: Handler = (ctx) => {
   [uid, gid] = [hostIdArg('uid', uid), hostIdArg('gid', gid)];
   asCaller(ctx.task);
   if (flags & AT_SYMLINK_NOFOLLOW && !followsAnyway(p)) {
-    const { fd, base } = lookupParent(ctx, dirfd, p);
-    return using(fd, () => ok(check(c.fchownat(fd, base, uid, gid, AT_SYMLINK_NOFOLLOW))));
+    const { fd, base, empty } = lookupNoFollow(ctx, dirfd, p);
+    return using(fd, () => ok(check(c.fchownat(fd, base, uid, gid, empty ? AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW : AT_SYMLINK_NOFOLLOW))));
   }
   const fd = lookupPath(ctx, dirfd, p, true);
   return using(fd, () => ok(check(c.fchownat(fd, '', uid, gid, AT_EMPTY_PATH))));
@@ -406,8 +415,8 @@ const utimes: Handler = (ctx) => {
   }
   asCaller(ctx.task);
   if (flags & AT_SYMLINK_NOFOLLOW && !followsAnyway(p)) {
-    const { fd, base } = lookupParent(ctx, dirfd, p);
-    return using(fd, () => ok(check(c.utimensat(fd, base, ts, AT_SYMLINK_NOFOLLOW))));
+    const { fd, base, empty } = lookupNoFollow(ctx, dirfd, p);
+    return using(fd, () => ok(check(c.utimensat(fd, base, ts, empty ? AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW : AT_SYMLINK_NOFOLLOW))));
   }
   const fd = lookupPath(ctx, dirfd, p, true);
   return using(fd, () => ok(check(c.utimensat(AT_FDCWD, self(fd), ts, 0))));
@@ -462,13 +471,20 @@ function xattrName(ctx: SyscallContext, addr: bigint | undefined): string {
 }
 
 /** Resolves the file an xattr call names: a path for the follow/no-follow libc calls. */
-function xattrTarget(ctx: SyscallContext, dirfd: number, p: string, follow: boolean): { fd: number; path: string } {
+function xattrTarget(ctx: SyscallContext, dirfd: number, p: string, follow: boolean): { fd: number; path: string; followed?: boolean } {
   if (follow || followsAnyway(p)) {
     const fd = lookupPath(ctx, dirfd, p, true);
     return { fd, path: self(fd) };
   }
-  const { fd, base } = lookupParent(ctx, dirfd, p);
-  return { fd, path: self(fd, base) };
+  const { fd, base, empty } = lookupNoFollow(ctx, dirfd, p);
+  if (!empty) return { fd, path: self(fd, base) };
+  // The checked name itself (a capability retry): through its /proc fd link, which the follow variants follow to
+  // it; a symlink would be followed further, so its xattrs are refused (user.* on symlinks is EPERM anyway).
+  if ((fstat(fd).mode & S_IFMT) === S_IFLNK) {
+    closeFd(fd);
+    throw new SysError(E.EPERM);
+  }
+  return { fd, path: self(fd), followed: true };
 }
 
 /**
@@ -506,7 +522,7 @@ const setxattr: Handler = (ctx) => {
   const value = xattrValueToHost(x.name, ctx.readMemory(valueAddr, size));
   asCaller(ctx.task);
   const t = xattrTarget(ctx, x.dirfd, x.p, x.follow);
-  const fn = x.follow || followsAnyway(x.p) ? c.setxattr : c.lsetxattr;
+  const fn = x.follow || followsAnyway(x.p) || t.followed ? c.setxattr : c.lsetxattr;
   return using(t.fd, () => ok(check(fn(t.path, x.name, value, value.length, flags))));
 };
 
@@ -516,7 +532,7 @@ const removexattr: Handler = (ctx) => {
   if (!x) return CONTINUE;
   asCaller(ctx.task);
   const t = xattrTarget(ctx, x.dirfd, x.p, x.follow);
-  const fn = x.follow || followsAnyway(x.p) ? c.removexattr : c.lremovexattr;
+  const fn = x.follow || followsAnyway(x.p) || t.followed ? c.removexattr : c.lremovexattr;
   return using(t.fd, () => ok(check(fn(t.path, x.name))));
 };
 

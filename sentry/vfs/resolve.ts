@@ -447,6 +447,37 @@ export function lookupParent(caller: Caller, dirfd: number, path: string): { fd:
   return r;
 }
 
+/** An O_PATH fd of name `r.base` in directory `r.fd`, not followed; `.` and `..` are that directory and its parent. */
+function nameFd(r: { fd: number; base: string }): number {
+  const b = r.base.replace(/\/+$/, '');
+  if (b === '.' || b === '..') return check(c.openat(r.fd, b, O_PATH | O_CLOEXEC | O_DIRECTORY, 0));
+  return openat2(r.fd, r.base, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
+}
+
+/**
+ * What a no-follow call (lchown, fchownat/fchmodat2/utimensat with AT_SYMLINK_NOFOLLOW, l*xattr, linkat's source)
+ * acts on: the parent directory and the name (`empty` false), or, during a capability retry (withCapabilityRule),
+ * the checked name itself as an O_PATH fd (`base` '', `empty` true: act on it with AT_EMPTY_PATH or through its
+ * /proc/self/fd link), so a name swapped after the check (renameat2 RENAME_EXCHANGE) is not what gets changed.
+ * The caller closes `fd`.
+ */
+export function lookupNoFollow(caller: Caller, dirfd: number, path: string): { fd: number; base: string; empty: boolean } {
+  const r = lookupParent(caller, dirfd, path);
+  if (!guarding()) return { ...r, empty: false };
+  try {
+    const fd = nameFd(r);
+    try {
+      guardMapped(fd);
+    } catch (e) {
+      closeFd(fd);
+      throw e;
+    }
+    return { fd, base: '', empty: true };
+  } finally {
+    closeFd(r.fd);
+  }
+}
+
 /**
  * During a capability retry: the parent directory and, when it exists, the name in it (not followed: the
  * l-calls act on it) must be mapped in the user namespace (sentry/kernel/creds.ts guardMapped). Closes the
@@ -456,9 +487,11 @@ function guardParent(r: { fd: number; base: string }): void {
   guardMapped(r.fd, true);
   let fd = -1;
   try {
-    fd = openat2(r.fd, r.base, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS);
-  } catch {
-    return; // no such name yet (a creation), or nothing the kernel lets be named
+    fd = nameFd(r);
+  } catch (e) {
+    if (e instanceof SysError && e.errno === E.ENOENT) return; // no such name yet: a creation
+    closeFd(r.fd);
+    throw new SysError(E.EACCES, 'a name the capability check cannot see'); // nothing unchecked is acted on
   }
   try {
     guardMapped(fd);

@@ -311,7 +311,8 @@ async function runDo(command: string[], o: DoOptions, stateRoot: string): Promis
     testRawProc: o.testRawProc,
     resources,
     // The cgroup's name (tvisor/<id>): ids are unique per --root only, so another root's are told apart.
-    id: resolve(stateRoot) === DEFAULT_ROOT ? id : `${createHash('sha256').update(resolve(stateRoot)).digest('hex').slice(0, 8)}-${id}`,
+    // ("@" is not allowed in ids, so no id of the default root can take another root's name).
+    id: resolve(stateRoot) === DEFAULT_ROOT ? id : `${id}@${createHash('sha256').update(resolve(stateRoot)).digest('hex').slice(0, 8)}`,
   };
   let reg: Registration;
   try {
