@@ -27,6 +27,8 @@ export const OCI_VERSION = '1.0.2';
 /** File names inside `<root>/<id>/`. */
 export const STATE_FILE = 'state.json';
 export const CONTROL_SOCKET = 'ctl.sock';
+/** How old a state directory without state.json must be before a sweep removes it, ms. */
+const UNWRITTEN_MS = 10_000;
 
 /** Container status (runtime-spec runtime.md "State"; paused comes with the OCI commands). */
 export type Status = 'created' | 'running' | 'stopped';
@@ -265,20 +267,26 @@ export class Registration {
   }
 
   /**
-   * Removes the stale entries of unnamed sandboxes under `root` (their tvisor died; no command can name them),
+   * Removes the stale entries of unnamed sandboxes under `root`, and directories left without a state file (their tvisor died; no command can name them),
    * each under its lock, and returns this registration.
    */
   private sweep(root: string): this {
     for (const name of readdirSync(root)) {
       const dir = sandboxDir(root, name);
       if (dir === this.dir) continue;
-      let st: SandboxState;
+      let st: SandboxState | null = null;
       try {
         st = JSON.parse(readFileSync(join(dir, STATE_FILE), 'utf8')) as SandboxState;
       } catch {
-        continue;
+        // No state at all: a tvisor killed between making the directory and its first write. Removed once old
+        // enough that no tvisor can still be between those two steps (and only under its lock, below).
+        try {
+          if (Date.now() - statSync(dir).mtimeMs < UNWRITTEN_MS) continue;
+        } catch {
+          continue;
+        }
       }
-      if (!st.generatedId || isLive(st)) continue;
+      if (st && (!st.generatedId || isLive(st))) continue;
       let fd: number;
       try {
         fd = openSync(dir, fsc.O_RDONLY | fsc.O_DIRECTORY | fsc.O_NOFOLLOW);

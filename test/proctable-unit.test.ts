@@ -4,7 +4,7 @@
  * the strace decoders, the state directory, and the stats event.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseProcEvents, type ProcEvent, type ProcEventSource } from '../sentry/kernel/cnproc.js';
@@ -210,6 +210,19 @@ describe('ProcTable', () => {
 describe('state directory', () => {
   const root = mkdtempSync('/tmp/tvisor-state-unit-');
   afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it('sweeps a directory a killed tvisor left without a state file, once it is old enough', () => {
+    const left = join(root, 'half-made');
+    mkdirSync(left);
+    const young = Registration.create(root, 'sweeper1', { bundle: '/b', rootfs: '/' });
+    expect(readdirSync(root)).toContain('half-made'); // may still be a tvisor between mkdir and its first write
+    young.remove();
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(left, old, old);
+    const reg = Registration.create(root, 'sweeper2', { bundle: '/b', rootfs: '/' });
+    expect(readdirSync(root)).not.toContain('half-made');
+    reg.remove();
+  });
 
   it('refuses an id whose control socket path would not fit sun_path (107 bytes), leaving nothing', () => {
     const long = 'c'.repeat(120 - root.length);
