@@ -72,7 +72,6 @@ function errText(e: number): string {
   return `-1 ${errnoName(e)}${msg ? ` (${msg})` : ''}`;
 }
 
-/** Handles notification `n` completely: reply sent (or deferred) before it returns. */
 /** The first refusing rule of `rules` that `args` match (the filter's evaluation, for the rule's errno). */
 function refusingRule(rules: readonly ArgRule[], args: readonly bigint[]): ArgRule | undefined {
   return rules.find((r) => {

@@ -34,6 +34,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type { ProcEvent, ProcEventSource } from './cnproc.js';
+import { statFields } from './task.js';
 import { execLine, exitLine, forkLine, idChangeLine, type Who } from '../strace/events.js';
 
 /** One task of the sandbox as `tvisor ps` shows it. */
@@ -95,11 +96,6 @@ function statusFields(text: string): Map<string, string> {
 }
 
 const numbers = (s: string | undefined): number[] => (s ? s.split(/\s+/).map(Number) : []);
-
-/** Fields after the command name of /proc/<pid>/stat (the name may hold spaces and parentheses): [state, ppid, ...]. */
-function statFields(text: string): string[] {
-  return text.slice(text.lastIndexOf(')') + 2).trim().split(' ');
-}
 
 function readOr(path: string, fallback: string): string {
   try {

@@ -10,7 +10,8 @@
  *   holds a pidfd of its thread (pidfd_open(2) PIDFD_THREAD), opened before
  *   the status read that the caller check then proves was the caller's; an
  *   entry whose pidfd reports the thread's exit (poll(2) POLLIN) is dropped;
- * - the calls that change what an entry holds are trapped: execve, the set*id family, setgroups, capset and umask are continued, so
+ * - the calls that change what an entry holds are trapped: execve, the set*id
+ *   family, setgroups, capset and umask are continued, so
  *   they take effect only after the sentry answered. The cache is dropped and
  *   the caller's tid becomes "volatile": while any tid is volatile nothing is
  *   cached (every lookup reads /proc afresh). A tid stops being volatile when
@@ -177,6 +178,13 @@ export function hasCaughtSignal(tid: number): boolean {
   return ((mask('SigPnd') | mask('ShdPnd')) & ~mask('SigBlk') & mask('SigCgt')) !== 0n;
 }
 
+/**
+ * The fields of /proc/<pid>/stat text after the command name (proc(5): state, ppid, pgrp, session, tty_nr...;
+ * index 0 is field 3): the name may hold spaces and parentheses, so it is cut at the last ')'.
+ */
+export function statFields(text: string): string[] {
+  return text.slice(text.lastIndexOf(')') + 2).trim().split(' ');
+}
 
 /**
  * The controlling terminal of host thread `tid` (proc(5): /proc/<tid>/stat
@@ -195,8 +203,7 @@ export function terminalState(tid: number): { ttyNr: bigint; innerSession: boole
   } catch {
     throw new SysError(constants.errno.ESRCH, `task ${tid} gone`);
   }
-  // After the command name (which may hold spaces and parentheses): state ppid pgrp session tty_nr ...
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const f = statFields(stat);
   const nssid = field(status, 'NSsid').trim().split(/\s+/);
   return { ttyNr: BigInt(f[4] ?? '0'), innerSession: nssid.length > 1 && nssid[nssid.length - 1] !== '0' };
 }

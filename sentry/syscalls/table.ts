@@ -211,8 +211,8 @@ const PERSONALITY_ALLOWED: [bigint, string][] = [
  * CLONE_NEWNS | NEWCGROUP | NEWUTS | NEWIPC | NEWUSER | NEWPID | NEWNET (clone(2)). CLONE_NEWTIME (0x80) is
  * only a namespace flag for unshare(2) and clone3(2): in clone() the low byte is the exit signal.
  */
-export const CLONE_NS_FLAGS = 0x00020000n | 0x02000000n | 0x04000000n | 0x08000000n | 0x10000000n | 0x20000000n | 0x40000000n;
-export const CLONE_NEWTIME = 0x80n;
+const CLONE_NS_FLAGS = 0x00020000n | 0x02000000n | 0x04000000n | 0x08000000n | 0x10000000n | 0x20000000n | 0x40000000n;
+const CLONE_NEWTIME = 0x80n;
 /**
  * CLONE_NEWUSER stays refused with --nested-namespaces: in a user namespace of its own a task holds every
  * capability, and the sentry, which acts with the caller's capabilities in the initial namespace, must never
