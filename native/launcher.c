@@ -407,16 +407,22 @@ static void set_propagation(int rootfd, const struct step *s, int fd, const char
   if (own >= 0) close(own);
 }
 
+/* A detached copy of bind step S's source tree SRC (recursive for rbind), its attributes set before it is attached
+ * (new mount API: open_tree(OPEN_TREE_CLONE), mount_setattr). */
+static int clone_bind_source(int src, const struct step *s, const char *label) {
+  int rec = s->a[3] ? AT_RECURSIVE : 0;
+  int mfd = (int)syscall(SYS_open_tree, src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+  if (mfd < 0) die("%s: open_tree", label);
+  if ((s->a[0] || s->a[1]) && setattr_(mfd, s->a[0], s->a[1], 0, rec) < 0) die("%s: mount_setattr", label);
+  return mfd;
+}
+
 static void do_bind(int rootfd, struct step *s, const char *label) {
   struct stat st;
   if (fstat(s->fd, &st) < 0) die("%s: stat source", label);
   int fd = mkpath_in_root(rootfd, s->dest, !S_ISDIR(st.st_mode));
   if (fd < 0) die("%s: mount point", label);
-  int rec = s->a[3] ? AT_RECURSIVE : 0;
-  /* A detached copy of the host tree whose attributes are set before it is attached (new mount API). */
-  int mfd = s->cloned ? s->fd : (int)syscall(SYS_open_tree, s->fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
-  if (mfd < 0) die("%s: open_tree", label);
-  if (!s->cloned && (s->a[0] || s->a[1]) && setattr_(mfd, s->a[0], s->a[1], 0, rec) < 0) die("%s: mount_setattr", label);
+  int mfd = s->cloned ? s->fd : clone_bind_source(s->fd, s, label);
   if (syscall(SYS_move_mount, mfd, "", fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
     die("%s: attach", label);
   set_propagation(rootfd, s, mfd, label);
@@ -948,10 +954,7 @@ static void prepare_host_side(int userns) {
     step_label(s, label, sizeof label);
     int fd = open(s->source, O_PATH | O_CLOEXEC);
     if (fd < 0) die("%s: source", label);
-    int rec = s->a[3] ? AT_RECURSIVE : 0;
-    s->fd = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
-    if (s->fd < 0) die("%s: open_tree", label);
-    if ((s->a[0] || s->a[1]) && setattr_(s->fd, s->a[0], s->a[1], 0, rec) < 0) die("%s: mount_setattr", label);
+    s->fd = clone_bind_source(fd, s, label);
     s->cloned = 1;
     close(fd);
   }
